@@ -1,0 +1,122 @@
+"""Independent plan checker: recomputes every constraint from the inputs, never trusts a solver.
+
+Works on any plan (solver output, a hand-edited CSV, today's boundaries) and names each
+violation: which unit or school, which rule, by how much.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+
+from .model import Policy, Problem
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One broken rule. ``rule`` is a short key; ``where`` the unit or school; ``message`` says it."""
+
+    rule: str
+    where: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.rule} [{self.where}]: {self.message}"
+
+
+def check_plan(plan: pd.Series, problem: Problem, policy: Policy) -> list[Violation]:
+    """Every violation of the policy by ``plan`` (``geoid -> school_id``), in a stable order.
+
+    Rules: ``assignment`` (every unit exactly once, to a known school), ``home`` (each school
+    keeps its own unit), ``lock``, ``capacity``, ``band`` (hard band only), ``travel``
+    (cap and reachability), ``contiguity``, ``moved``.
+    """
+    out: list[Violation] = []
+    units = [str(u) for u in problem.units]
+    schools = {str(s) for s in problem.schools}
+    plan = plan.copy()
+    plan.index = plan.index.astype(str)
+    dup = plan.index[plan.index.duplicated()].unique()
+    for u in sorted(dup):
+        out.append(Violation("assignment", u, "unit is assigned more than once"))
+    plan = plan[~plan.index.duplicated(keep="first")]
+    for u in sorted(set(plan.index) - set(units)):
+        out.append(Violation("assignment", u, "unit is not in the district's units"))
+    for u in units:
+        s = plan.get(u)
+        if s is None or (isinstance(s, float) and np.isnan(s)):
+            out.append(Violation("assignment", u, "unit has no school"))
+        elif str(s) not in schools:
+            out.append(Violation("assignment", u, f"unit is assigned to unknown school {s!r}"))
+    plan = plan.reindex(units)
+    valid = plan.notna() & plan.astype(str).isin(schools)
+    p = plan[valid].astype(str)
+
+    for s, u in problem.home_unit.items():
+        if p.get(u) != s:
+            out.append(Violation("home", str(s), f"school's own unit {u} is in zone {p.get(u)!r}"))
+    for u, s in sorted(problem.locked.items()):
+        if p.get(u) != s:
+            out.append(Violation("lock", u, f"unit is locked to {s} but assigned to {p.get(u)!r}"))
+
+    st = problem.students.astype(float).reindex(units).fillna(0.0)
+    li = problem.low_income.astype(float).reindex(units).fillna(0.0)
+    zs = st[p.index].groupby(p).sum().reindex(sorted(schools), fill_value=0.0)
+    zl = li[p.index].groupby(p).sum().reindex(sorted(schools), fill_value=0.0)
+    share = problem.district_share
+    eps = 1e-6
+    for s in sorted(schools):
+        cap = float(problem.capacity[s])
+        if zs[s] > policy.max_utilization * cap + eps:
+            out.append(Violation("capacity", s, f"{zs[s]:.1f} students exceed max"
+                                 f" {policy.max_utilization:g} x {cap:.0f} = {policy.max_utilization * cap:.1f}"))
+        if zs[s] < policy.min_utilization * cap - eps:
+            out.append(Violation("capacity", s, f"{zs[s]:.1f} students are below min"
+                                 f" {policy.min_utilization:g} x {cap:.0f} = {policy.min_utilization * cap:.1f}"))
+        if policy.band is not None and policy.band_mode == "hard" and zs[s] > 0:
+            zshare = zl[s] / zs[s]
+            if abs(zshare - share) > policy.band + eps:
+                out.append(Violation("band", s, f"low-income share {zshare:.3f} is"
+                                     f" {zshare - share:+.3f} from the district's {share:.3f}"
+                                     f" (band +/-{policy.band:g})"))
+
+    tt = problem.travel_time_s
+    for u, s in p.items():
+        t = tt.at[u, s] if (u in tt.index and s in tt.columns) else np.nan
+        if not np.isfinite(t):
+            out.append(Violation("travel", u, f"unit cannot reach its school {s}"))
+        elif policy.max_travel_s is not None and t > policy.max_travel_s + eps:
+            if u in problem.locked or problem.home_unit.get(s) == u:
+                continue
+            out.append(Violation("travel", u, f"{t / 60:.1f} min to {s} exceeds the cap of"
+                                 f" {policy.max_travel_s / 60:g} min"))
+
+    if policy.contiguity:
+        g = nx.Graph()
+        g.add_nodes_from(p.index)
+        for u in p.index:
+            for w in problem.neighbours.get(u, []):
+                if w in p.index and p[w] == p[u]:
+                    g.add_edge(u, w)
+        for s in sorted(schools):
+            members = p.index[p == s]
+            if len(members) == 0:
+                continue
+            pieces = list(nx.connected_components(g.subgraph(members)))
+            if len(pieces) > 1:
+                home = problem.home_unit.get(s)
+                apart = sorted(min(c) for c in pieces if home not in c)
+                out.append(Violation("contiguity", s, f"zone is in {len(pieces)} pieces; units"
+                                     f" cut off from the school's unit include {apart[:5]}"))
+
+    if problem.current is not None and policy.max_moved_share is not None:
+        cur = problem.current.reindex(p.index)
+        moved = float(st[p.index][(cur.notna() & (cur != p)).to_numpy()].sum())
+        total = float(st.sum())
+        if total > 0 and moved / total > policy.max_moved_share + eps:
+            out.append(Violation("moved", "district", f"{moved / total:.1%} of students change school;"
+                                 f" the cap is {policy.max_moved_share:.1%}"))
+    return out

@@ -1,0 +1,368 @@
+"""Scenario files: read and validate a TOML file describing inputs, policy, objective and solver.
+
+Every key has a typed default; unknown keys, wrong types and bad values are all collected and
+reported in one :class:`~zoning.errors.ScenarioError`. Paths in the file are relative to the
+folder that holds the scenario file.
+
+A minimal scenario::
+
+    name = "demo"
+
+    [units]
+    path = "units.geojson"
+
+    [schools]
+    path = "schools.geojson"
+
+See the README for every key, its default and its unit.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import settings
+from .errors import ScenarioError, format_problems
+
+
+@dataclass(frozen=True)
+class UnitsConfig:
+    """``[units]``: the planning units file and its column mapping."""
+
+    path: str = ""
+    layer: str | None = None
+    id: str = "geoid"
+    students: str = "students"
+    low_income: str = "low_income"
+    low_income_share: str | None = None
+    median_income: str | None = None
+    population: str | None = None
+
+
+@dataclass(frozen=True)
+class SchoolsConfig:
+    """``[schools]``: the schools file (GeoJSON/GeoPackage points, or CSV with lon/lat)."""
+
+    path: str = ""
+    layer: str | None = None
+    id: str = "school_id"
+    name: str = "name"
+    capacity: str = "capacity"
+    lon: str = "lon"
+    lat: str = "lat"
+
+
+@dataclass(frozen=True)
+class CurrentConfig:
+    """``[current]``: today's attendance-zone polygons (optional)."""
+
+    path: str | None = None
+    layer: str | None = None
+    school_id: str = "school_id"
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    """``[network]``: road network file; without one, straight-line distance x circuity is used."""
+
+    path: str | None = None
+    mode: str = "drive"
+    circuity: float = settings.circuity_factor
+    straight_line_speed_kph: float = settings.straight_line_speed_kph
+
+
+@dataclass(frozen=True)
+class PolicyConfig:
+    """``[policy]``: the rules every plan must meet."""
+
+    min_utilization: float = 0.0
+    max_utilization: float = 1.0
+    band: float | None = 0.10
+    band_mode: str = "hard"
+    max_travel_min: float | None = None
+    contiguity: bool = True
+    max_moved_share: float | None = None
+    locks: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ObjectiveConfig:
+    """``[objective]``: weights of the objective terms (travel is in student-minutes)."""
+
+    travel_weight: float = 1.0
+    band_weight: float = 100.0
+    moved_weight: float = 0.0
+
+
+@dataclass(frozen=True)
+class SolverConfig:
+    """``[solver]``: which open solver, and its limits."""
+
+    name: str = settings.solver
+    time_limit_s: float = settings.time_limit_s
+    gap: float = settings.mip_gap
+    threads: int | None = None
+    candidate_schools: int = settings.candidate_schools
+
+
+@dataclass(frozen=True)
+class OutputConfig:
+    """``[output]``: where and how outputs are written."""
+
+    folder: str | None = None
+    offline: bool = True
+
+
+_SECTIONS: dict[str, type] = {
+    "units": UnitsConfig,
+    "schools": SchoolsConfig,
+    "current": CurrentConfig,
+    "network": NetworkConfig,
+    "policy": PolicyConfig,
+    "objective": ObjectiveConfig,
+    "solver": SolverConfig,
+    "output": OutputConfig,
+}
+_TOP_LEVEL = {"name": str, "description": str}
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A validated scenario. ``base_dir`` is the folder relative paths are resolved against."""
+
+    name: str
+    base_dir: Path
+    description: str = ""
+    source: Path | None = None
+    units: UnitsConfig = field(default_factory=UnitsConfig)
+    schools: SchoolsConfig = field(default_factory=SchoolsConfig)
+    current: CurrentConfig = field(default_factory=CurrentConfig)
+    network: NetworkConfig = field(default_factory=NetworkConfig)
+    policy: PolicyConfig = field(default_factory=PolicyConfig)
+    objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
+    solver: SolverConfig = field(default_factory=SolverConfig)
+    output: OutputConfig = field(default_factory=OutputConfig)
+
+    def resolve(self, path: str | Path) -> Path:
+        """Return ``path`` resolved against the scenario's folder."""
+        p = Path(path).expanduser()
+        return p if p.is_absolute() else (self.base_dir / p)
+
+    def output_folder(self) -> Path:
+        """Folder for this scenario's outputs: ``[output] folder`` or ``maps/<name>``."""
+        if self.output.folder:
+            return self.resolve(self.output.folder)
+        return Path("maps") / self.name
+
+    def replace(self, **sections: Any) -> Scenario:
+        """Return a copy with some section values replaced, e.g. ``policy={"band": 0.05}``."""
+        changes: dict[str, Any] = {}
+        for section, values in sections.items():
+            if section in _SECTIONS:
+                changes[section] = dataclasses.replace(getattr(self, section), **values)
+            else:
+                changes[section] = values
+        return dataclasses.replace(self, **changes)
+
+    def policy_dict(self) -> dict[str, Any]:
+        """Policy, objective and solver values, for ``metrics.json``."""
+        return {
+            "policy": dataclasses.asdict(self.policy),
+            "objective": dataclasses.asdict(self.objective),
+            "solver": dataclasses.asdict(self.solver),
+        }
+
+
+def _type_name(hint: Any) -> str:
+    args = typing.get_args(hint)
+    if typing.get_origin(hint) in (types.UnionType, typing.Union):
+        return " or ".join(_type_name(a) for a in args if a is not type(None))
+    if typing.get_origin(hint) is dict:
+        return "a table of strings"
+    return {str: "a string", int: "an integer", float: "a number", bool: "true/false"}.get(
+        hint, str(hint)
+    )
+
+
+def _matches(value: Any, hint: Any) -> bool:
+    origin = typing.get_origin(hint)
+    if origin in (types.UnionType, typing.Union):
+        return any(_matches(value, a) for a in typing.get_args(hint) if a is not type(None))
+    if origin is dict:
+        return isinstance(value, dict) and all(
+            isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+        )
+    if hint is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, hint)
+
+
+def _build_section(
+    section: str, cls: type, raw: Any, where: str, problems: list[str]
+) -> Any:
+    if raw is None:
+        return cls()
+    if not isinstance(raw, dict):
+        problems.append(f"`{section}` must be a table like `[{section}]`; found {raw!r}")
+        return cls()
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)}
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key not in known:
+            problems.append(
+                f"unknown key `[{section}] {key}`; known keys are {sorted(known)}"
+                f" (check the spelling){where}"
+            )
+            continue
+        hint = hints[key]
+        if not _matches(value, hint):
+            problems.append(
+                f"`[{section}] {key}` must be {_type_name(hint)}; found {value!r}"
+            )
+            continue
+        if hint is float or (typing.get_args(hint) and float in typing.get_args(hint)):
+            if isinstance(value, int | float) and not math.isfinite(value):
+                problems.append(f"`[{section}] {key}` must be a finite number; found {value!r}")
+                continue
+            value = float(value) if isinstance(value, int) else value
+        values[key] = value
+    return cls(**values)
+
+
+def _check_values(s: Scenario, problems: list[str]) -> None:
+    if not s.units.path:
+        problems.append("`[units] path` is required: the planning units file (GeoJSON, GeoPackage, shapefile)")
+    if not s.schools.path:
+        problems.append("`[schools] path` is required: the schools file with capacity and location")
+    p = s.policy
+    if p.min_utilization < 0:
+        problems.append(f"`[policy] min_utilization` must be >= 0; found {p.min_utilization}")
+    if p.max_utilization <= 0:
+        problems.append(f"`[policy] max_utilization` must be > 0; found {p.max_utilization}")
+    if p.min_utilization > p.max_utilization:
+        problems.append(
+            f"`[policy] min_utilization` ({p.min_utilization}) is above `max_utilization`"
+            f" ({p.max_utilization}); set min <= max"
+        )
+    if p.band is not None and not 0 <= p.band <= 1:
+        problems.append(
+            f"`[policy] band` is a fraction of students (0.10 = +/-10 points); found {p.band}"
+        )
+    if p.band_mode not in ("hard", "soft"):
+        problems.append(f"`[policy] band_mode` must be \"hard\" or \"soft\"; found {p.band_mode!r}")
+    if p.max_travel_min is not None and p.max_travel_min <= 0:
+        problems.append(f"`[policy] max_travel_min` must be > 0 minutes; found {p.max_travel_min}")
+    if p.max_moved_share is not None and not 0 <= p.max_moved_share <= 1:
+        problems.append(
+            f"`[policy] max_moved_share` is a fraction of students in 0..1; found {p.max_moved_share}"
+        )
+    if p.max_moved_share is not None and not s.current.path:
+        problems.append(
+            "`[policy] max_moved_share` needs current boundaries; set `[current] path`"
+        )
+    o = s.objective
+    for key in ("travel_weight", "band_weight", "moved_weight"):
+        if getattr(o, key) < 0:
+            problems.append(f"`[objective] {key}` must be >= 0; found {getattr(o, key)}")
+    if s.network.mode not in ("drive", "walk"):
+        problems.append(f"`[network] mode` must be \"drive\" or \"walk\"; found {s.network.mode!r}")
+    if s.network.circuity < 1:
+        problems.append(f"`[network] circuity` must be >= 1; found {s.network.circuity}")
+    if s.network.straight_line_speed_kph <= 0:
+        problems.append(
+            f"`[network] straight_line_speed_kph` must be > 0; found {s.network.straight_line_speed_kph}"
+        )
+    v = s.solver
+    if v.name not in ("highs", "cbc"):
+        problems.append(f"`[solver] name` must be \"highs\" or \"cbc\"; found {v.name!r}")
+    if v.time_limit_s <= 0:
+        problems.append(f"`[solver] time_limit_s` must be > 0 seconds; found {v.time_limit_s}")
+    if not 0 <= v.gap < 1:
+        problems.append(f"`[solver] gap` is a relative gap in [0, 1); found {v.gap}")
+    if v.threads is not None and v.threads < 1:
+        problems.append(f"`[solver] threads` must be >= 1; found {v.threads}")
+    if v.candidate_schools < 0:
+        problems.append(f"`[solver] candidate_schools` must be >= 0 (0 = all); found {v.candidate_schools}")
+    if not re.fullmatch(r"[A-Za-z0-9._-]+", s.name or "-"):
+        problems.append(
+            f"`name` must use letters, digits, '.', '_' or '-' (it names the output folder); found {s.name!r}"
+        )
+
+
+def scenario_from_dict(data: dict[str, Any], *, base_dir: Path, source: Path | None = None) -> Scenario:
+    """Validate a parsed TOML document and return a :class:`Scenario`.
+
+    Raises
+    ------
+    ScenarioError
+        Listing every unknown key, wrong type and bad value at once.
+    """
+    label = f"`{source}`" if source else "scenario"
+    problems: list[str] = []
+    sections: dict[str, Any] = {}
+    for key, value in data.items():
+        if key in _SECTIONS:
+            continue
+        if key not in _TOP_LEVEL:
+            problems.append(
+                f"unknown key `{key}`; known keys are {sorted([*_TOP_LEVEL, *_SECTIONS])}"
+            )
+        elif not isinstance(value, _TOP_LEVEL[key]):
+            problems.append(f"`{key}` must be a string; found {value!r}")
+    for section, cls in _SECTIONS.items():
+        sections[section] = _build_section(section, cls, data.get(section), "", problems)
+    name = data.get("name")
+    if not isinstance(name, str) or not name:
+        if "name" not in data:
+            problems.append('`name` is required: a short name for the scenario, e.g. name = "demo"')
+        name = "scenario"
+    description = data.get("description", "")
+    scenario = Scenario(
+        name=name,
+        base_dir=base_dir,
+        description=description if isinstance(description, str) else "",
+        source=source,
+        **sections,
+    )
+    _check_values(scenario, problems)
+    if problems:
+        raise ScenarioError(format_problems(f"{label} is not a valid scenario", problems))
+    return scenario
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario TOML file.
+
+    Parameters
+    ----------
+    path
+        The ``.toml`` file. Relative paths inside it are resolved against its folder.
+
+    Raises
+    ------
+    ScenarioError
+        The file is missing, not TOML, or has bad keys or values (all listed at once).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ScenarioError(f"scenario file `{path}` does not exist; give the path of a .toml file")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(f"scenario file `{path}` cannot be read as UTF-8 text: {exc}") from exc
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"scenario file `{path}` is not valid TOML: {exc}; fix the syntax") from exc
+    return scenario_from_dict(data, base_dir=path.resolve().parent, source=path)
