@@ -59,7 +59,7 @@ touch_tolerance_m: float = 0.5
 #: Default solver and its limits.
 solver: str = "highs"
 time_limit_s: float = 120.0
-mip_gap: float = 0.0
+mip_gap: float = 1e-4
 
 #: Number of nearest schools (by travel time) a unit may be assigned to; 0 means all.
 candidate_schools: int = 0
