@@ -40,14 +40,23 @@ def block_groups(counties: dict[str, int] | None = None, *, state: str = "01") -
                 x0 = ORIGIN[0] + (col0 + t) * CELL
                 y0 = ORIGIN[1] + b * CELL
                 geom = box(x0, y0, x0 + CELL, y0 + CELL)
-                rows.append({
-                    "STATEFP": state, "COUNTYFP": county, "TRACTCE": tract, "BLKGRPCE": str(b + 1),
-                    "GEOID": f"{state}{county}{tract}{b + 1}",
-                    "NAMELSAD": f"Block Group {b + 1}", "MTFCC": "G5030", "FUNCSTAT": "S",
-                    "ALAND": 1_000_000.0 + 1000 * b, "AWATER": 0.0,
-                    "INTPTLAT": f"+{y0 + CELL / 2:.7f}", "INTPTLON": f"{x0 + CELL / 2:.7f}",
-                    "geometry": geom,
-                })
+                rows.append(
+                    {
+                        "STATEFP": state,
+                        "COUNTYFP": county,
+                        "TRACTCE": tract,
+                        "BLKGRPCE": str(b + 1),
+                        "GEOID": f"{state}{county}{tract}{b + 1}",
+                        "NAMELSAD": f"Block Group {b + 1}",
+                        "MTFCC": "G5030",
+                        "FUNCSTAT": "S",
+                        "ALAND": 1_000_000.0 + 1000 * b,
+                        "AWATER": 0.0,
+                        "INTPTLAT": f"+{y0 + CELL / 2:.7f}",
+                        "INTPTLON": f"{x0 + CELL / 2:.7f}",
+                        "geometry": geom,
+                    }
+                )
         col0 += n
     return gpd.GeoDataFrame(rows, geometry="geometry", crs="EPSG:4269")
 
@@ -66,14 +75,24 @@ def shapefile_zip(gdf: gpd.GeoDataFrame, stem: str) -> bytes:
 
 def places(state: str = "01") -> gpd.GeoDataFrame:
     """TIGER/Line places: one town over the first two tracts' columns of the grid, one far away."""
-    town = box(ORIGIN[0] - 0.001, ORIGIN[1] - 0.001, ORIGIN[0] + 2 * CELL - 0.004, ORIGIN[1] + 3 * CELL + 0.001)
+    town = box(
+        ORIGIN[0] - 0.001, ORIGIN[1] - 0.001, ORIGIN[0] + 2 * CELL - 0.004, ORIGIN[1] + 3 * CELL + 0.001
+    )
     far = box(-87.9, 33.9, -87.8, 34.0)
-    return gpd.GeoDataFrame({
-        "STATEFP": [state, state], "PLACEFP": ["62328", "99999"],
-        "GEOID": [f"{state}62328", f"{state}99999"], "NAME": ["Prattville", "Faraway"],
-        "NAMELSAD": ["Prattville city", "Faraway town"], "LSAD": ["25", "43"],
-        "ALAND": [1.0, 1.0], "AWATER": [0.0, 0.0],
-    }, geometry=[town, far], crs="EPSG:4269")
+    return gpd.GeoDataFrame(
+        {
+            "STATEFP": [state, state],
+            "PLACEFP": ["62328", "99999"],
+            "GEOID": [f"{state}62328", f"{state}99999"],
+            "NAME": ["Prattville", "Faraway"],
+            "NAMELSAD": ["Prattville city", "Faraway town"],
+            "LSAD": ["25", "43"],
+            "ALAND": [1.0, 1.0],
+            "AWATER": [0.0, 0.0],
+        },
+        geometry=[town, far],
+        crs="EPSG:4269",
+    )
 
 
 def acs_value(variable: str, geoid: str) -> str:
@@ -120,8 +139,14 @@ def census_csv(path: Path, variables: list[str], geoids: list[str], *, overrides
             for (og, ov), val in (overrides or {}).items():
                 if og == g and ov in variables:
                     values[variables.index(ov)] = val
-            w.writerow([f"1500000US{g}", f"Block Group {g[11]}; Census Tract {int(g[5:11]) / 100:g};"
-                        " Autauga County; Alabama", *values, ""])
+            w.writerow(
+                [
+                    f"1500000US{g}",
+                    f"Block Group {g[11]}; Census Tract {int(g[5:11]) / 100:g}; Autauga County; Alabama",
+                    *values,
+                    "",
+                ]
+            )
     return path
 
 
@@ -135,4 +160,3 @@ def variables(table: str) -> list[str]:
 def expected(variable: str, geoids: list[str]) -> pd.Series:
     """The numbers :func:`acs_value` gives, as floats indexed by geoid."""
     return pd.Series([float(acs_value(variable, g)) for g in geoids], index=geoids, dtype=float)
-

@@ -68,33 +68,46 @@ def test_api_json_keeps_leading_zero_geoids_and_reads_estimates_and_margins() ->
     assert all(len(g) == 12 and g.startswith("01") for g in table.values.index)
     assert all(isinstance(g, str) for g in table.values.index)
     assert set(table.values.columns) == set(variables("B01001"))
-    pd.testing.assert_series_equal(table.values["B01001_028E"], expected("B01001_028E", GEOIDS),
-                                   check_names=False, check_index_type=False)
-    pd.testing.assert_series_equal(table.values["B01001_028M"], expected("B01001_028M", GEOIDS),
-                                   check_names=False, check_index_type=False)
+    pd.testing.assert_series_equal(
+        table.values["B01001_028E"],
+        expected("B01001_028E", GEOIDS),
+        check_names=False,
+        check_index_type=False,
+    )
+    pd.testing.assert_series_equal(
+        table.values["B01001_028M"],
+        expected("B01001_028M", GEOIDS),
+        check_names=False,
+        check_index_type=False,
+    )
     assert table.missing_codes == {}
 
 
 @pytest.mark.parametrize("code", sorted(SENTINELS))
-def test_each_sentinel_code_becomes_missing_never_a_number(code: int, caplog: pytest.LogCaptureFixture) -> None:
+def test_each_sentinel_code_becomes_missing_never_a_number(
+    code: int, caplog: pytest.LogCaptureFixture
+) -> None:
     g = GEOIDS[4]
-    text = api_json(variables("B19013"), GEOIDS, overrides={(g, "B19013_001E"): str(code),
-                                                            (g, "B19013_001M"): str(code)})
+    text = api_json(
+        variables("B19013"), GEOIDS, overrides={(g, "B19013_001E"): str(code), (g, "B19013_001M"): str(code)}
+    )
     with caplog.at_level(logging.WARNING, logger="zoning.census"):
         table = parse_acs_json(text, source="b19013.json")
     assert math.isnan(table.values.at[g, "B19013_001E"])
     assert math.isnan(table.values.at[g, "B19013_001M"])
     assert (table.values.dropna() >= 0).all().all()
     assert table.missing_codes == {str(code): 2}
-    assert f"2 values are Census annotation codes" in caplog.text
+    assert "2 values are Census annotation codes" in caplog.text
     assert str(code) in caplog.text and "b19013.json" in caplog.text
 
 
 def test_sentinels_sent_as_json_numbers_and_nulls_are_counted(caplog: pytest.LogCaptureFixture) -> None:
-    rows = [["NAME", "B19013_001E", "B19013_001M", "state", "county", "tract", "block group"],
-            ["a", -666666666, -222222222, "01", "001", "020100", "1"],
-            ["b", 61250, 9031, "01", "001", "020100", "2"],
-            ["c", None, -333333333, "01", "001", "020100", "3"]]
+    rows = [
+        ["NAME", "B19013_001E", "B19013_001M", "state", "county", "tract", "block group"],
+        ["a", -666666666, -222222222, "01", "001", "020100", "1"],
+        ["b", 61250, 9031, "01", "001", "020100", "2"],
+        ["c", None, -333333333, "01", "001", "020100", "3"],
+    ]
     with caplog.at_level(logging.WARNING):
         table = parse_acs_json(json.dumps(rows))
     v = table.values
@@ -117,8 +130,10 @@ def test_geo_id_column_is_used_when_requested() -> None:
         ('{"error": "x"}', r"not a Census API response: expected an array of rows"),
         ('[["NAME","B19013_001E","state"]]', r"has a header but no rows"),
         ('[["NAME","B19013_001E"],["a","1"]]', r"no geography columns .*for=block group"),
-        ('[["NAME","B19013_001E","state","county"],["a","1","1","001"]]',
-         r"column `state` must hold 2-digit codes as text \(leading zeros kept\); found \['1'\]"),
+        (
+            '[["NAME","B19013_001E","state","county"],["a","1","1","001"]]',
+            r"column `state` must hold 2-digit codes as text \(leading zeros kept\); found \['1'\]",
+        ),
         ('[["NAME","state"],["a","01"]]', r"no ACS variable columns"),
         ('[["NAME","B19013_001E","state"],["a","1"]]', r"rows \[2\] do not have 3 values"),
         ('[["B19013_001E","state"],["1","01"],["2","01"]]', r"lists geographies \['01'\] more than once"),
@@ -132,13 +147,20 @@ def test_api_json_errors(text: str, match: str) -> None:
 
 
 # ------------------------------------------------------------------------------ CSV export
-def test_data_census_gov_csv_two_header_rows_prefix_symbols_and_margins(tmp_path: Path,
-                                                                       caplog: pytest.LogCaptureFixture) -> None:
+def test_data_census_gov_csv_two_header_rows_prefix_symbols_and_margins(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     g0, g1, g2 = GEOIDS[:3]
-    overrides = {(g0, "B19013_001E"): "250,000+", (g0, "B19013_001M"): "***",
-                 (g1, "B19013_001E"): "-", (g1, "B19013_001M"): "**",
-                 (g2, "B19013_001M"): "-555555555"}
-    path = census_csv(tmp_path / "ACSDT5Y2022.B19013-Data.csv", variables("B19013"), GEOIDS, overrides=overrides)
+    overrides = {
+        (g0, "B19013_001E"): "250,000+",
+        (g0, "B19013_001M"): "***",
+        (g1, "B19013_001E"): "-",
+        (g1, "B19013_001M"): "**",
+        (g2, "B19013_001M"): "-555555555",
+    }
+    path = census_csv(
+        tmp_path / "ACSDT5Y2022.B19013-Data.csv", variables("B19013"), GEOIDS, overrides=overrides
+    )
     with caplog.at_level(logging.WARNING):
         table = read_acs(path)
     v = table.values
@@ -154,7 +176,7 @@ def test_data_census_gov_csv_two_header_rows_prefix_symbols_and_margins(tmp_path
 
 def test_plain_csv_with_geoid_text_column(tmp_path: Path) -> None:
     path = tmp_path / "b19013.csv"
-    path.write_text("GEOID,B19013_001E,B19013_001M\n010010201001,\"52,100\",7000\n", encoding="utf-8")
+    path.write_text('GEOID,B19013_001E,B19013_001M\n010010201001,"52,100",7000\n', encoding="utf-8")
     table = read_acs_csv(path)
     assert table.values.loc["010010201001"].tolist() == [52100.0, 7000.0]
 
@@ -164,7 +186,10 @@ def test_plain_csv_with_geoid_text_column(tmp_path: Path) -> None:
     [
         ("NAME,B19013_001E\nx,1\n", r"no `GEO_ID` or `GEOID` column"),
         ("GEOID,B19013_001E\n01-001,1\n", r"column `GEOID` must hold digits"),
-        ("GEO_ID,NAME\nGeography,Geographic Area Name\n1500000US010010201001,x\n", r"no ACS variable columns"),
+        (
+            "GEO_ID,NAME\nGeography,Geographic Area Name\n1500000US010010201001,x\n",
+            r"no ACS variable columns",
+        ),
         ("GEO_ID,B19013_001E\nGeography,Estimate\n", r"header rows but no data rows"),
         ("GEO_ID,B19013_001E\n1500000US010010201001,(none)\n", r"holds \['\(none\)'\]"),
     ],
@@ -196,18 +221,66 @@ def test_children_known_answer_and_moe() -> None:
     names = ["B01001_004", "B01001_005", "B01001_028", "B01001_029"]
     assert out.at[g, "acs_children_5_14"] == sum(float(acs_value(n + "E", g)) for n in names)
     assert out.at[g, "acs_children_5_14_moe"] == pytest.approx(
-        math.sqrt(sum(float(acs_value(n + "M", g)) ** 2 for n in names)))
+        math.sqrt(sum(float(acs_value(n + "M", g)) ** 2 for n in names))
+    )
 
 
 def test_low_income_share_below_185_known_answer() -> None:
-    rows = [["C17002_001E", "C17002_001M"] + [f"C17002_00{i}{k}" for i in range(2, 9) for k in "EM"]
-            + ["state", "county", "tract", "block group"]]
+    rows = [
+        ["C17002_001E", "C17002_001M"]
+        + [f"C17002_00{i}{k}" for i in range(2, 9) for k in "EM"]
+        + ["state", "county", "tract", "block group"]
+    ]
     # universe 1000 (MOE 100); bins 002..006 = 10, 20, 30, 40, 50 (MOE 5 each); 007, 008 above 1.85
-    rows.append(["1000", "100", "10", "5", "20", "5", "30", "5", "40", "5", "50", "5", "60", "5", "790", "80",
-                 "01", "001", "020100", "1"])
+    rows.append(
+        [
+            "1000",
+            "100",
+            "10",
+            "5",
+            "20",
+            "5",
+            "30",
+            "5",
+            "40",
+            "5",
+            "50",
+            "5",
+            "60",
+            "5",
+            "790",
+            "80",
+            "01",
+            "001",
+            "020100",
+            "1",
+        ]
+    )
     rows.append(["0", "12", *(["0", "12"] * 7), "01", "001", "020100", "2"])
-    rows.append(["1000", "10", "10", "5", "20", "5", "30", "5", "40", "5", "50", "5", "60", "5", "790", "80",
-                 "01", "001", "020100", "3"])
+    rows.append(
+        [
+            "1000",
+            "10",
+            "10",
+            "5",
+            "20",
+            "5",
+            "30",
+            "5",
+            "40",
+            "5",
+            "50",
+            "5",
+            "60",
+            "5",
+            "790",
+            "80",
+            "01",
+            "001",
+            "020100",
+            "3",
+        ]
+    )
     out = derive_low_income(parse_acs_json(json.dumps(rows)))
     r = out.loc["010010201001"]
     assert r["acs_below_185"] == 150.0 and r["acs_poverty_universe"] == 1000.0
@@ -222,7 +295,9 @@ def test_low_income_share_below_185_known_answer() -> None:
 
 def test_median_income_with_sentinel_is_missing() -> None:
     g = GEOIDS[0]
-    table = parse_acs_json(api_json(variables("B19013"), GEOIDS, overrides={(g, "B19013_001E"): "-666666666"}))
+    table = parse_acs_json(
+        api_json(variables("B19013"), GEOIDS, overrides={(g, "B19013_001E"): "-666666666"})
+    )
     out = derive_median_income(table)
     assert math.isnan(out.at[g, "acs_median_income"])
     assert out.at[GEOIDS[1], "acs_median_income"] == float(acs_value("B19013_001E", GEOIDS[1]))
@@ -297,7 +372,8 @@ def test_select_to_boundary_drops_mostly_outside_and_slivers() -> None:
     # columns 0 and 1 (tracts 020100, 020200) inside; 2% of column 2 inside; plus 30% of its
     # first cell (block group 020300-1)
     boundary = box(x0, y0, x0 + 2 * CELL + 0.02 * CELL, y0 + 3 * CELL).union(
-        box(x0 + 2 * CELL, y0, x0 + 2 * CELL + 0.3 * CELL, y0 + CELL))
+        box(x0 + 2 * CELL, y0, x0 + 2 * CELL + 0.3 * CELL, y0 + CELL)
+    )
     kept, report = select_to_boundary(raw.drop(columns=["ALAND", "AWATER"]), boundary)
     assert sorted(kept.index) == GEOIDS[:6]
     assert list(report["mostly_outside"]) == ["010010203001"]
@@ -358,15 +434,23 @@ def test_join_acs_names_units_without_rows_and_lost_zeros(tiger_zip: Path, tmp_p
     with pytest.raises(InputError, match=r"no GEOID matches at all: .*same census geography"):
         join_acs(raw, other, source="x")
     with pytest.raises(InputError, match=r"2 units have no row .*same state and county"):
-        join_acs(raw, derive_acs(load_acs_tables({"b19013": path})).iloc[:0].reindex(
-            [g for g in GEOIDS[:7]]).fillna(1.0), source="x")
+        join_acs(
+            raw,
+            derive_acs(load_acs_tables({"b19013": path}))
+            .iloc[:0]
+            .reindex([g for g in GEOIDS[:7]])
+            .fillna(1.0),
+            source="x",
+        )
 
 
 def local_acs_scenario(tmp_path: Path, tiger_zip: Path, **students: object) -> dict:
     b01001 = write_json(tmp_path / "b01001.json", api_json(variables("B01001"), GEOIDS))
     c17002 = census_csv(tmp_path / "c17002.csv", variables("C17002"), GEOIDS)
-    b19013 = write_json(tmp_path / "b19013.json", api_json(
-        variables("B19013"), GEOIDS, overrides={(GEOIDS[3], "B19013_001E"): "-666666666"}))
+    b19013 = write_json(
+        tmp_path / "b19013.json",
+        api_json(variables("B19013"), GEOIDS, overrides={(GEOIDS[3], "B19013_001E"): "-666666666"}),
+    )
     return {
         "name": "al",
         "units": {"path": str(tiger_zip), "geoid_prefix": "01001"},
@@ -376,14 +460,17 @@ def local_acs_scenario(tmp_path: Path, tiger_zip: Path, **students: object) -> d
     }
 
 
-def test_build_units_from_tiger_and_local_acs_tables(tmp_path: Path, tiger_zip: Path,
-                                                     caplog: pytest.LogCaptureFixture) -> None:
+def test_build_units_from_tiger_and_local_acs_tables(
+    tmp_path: Path, tiger_zip: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     data = local_acs_scenario(tmp_path, tiger_zip, total=900)
     scenario = scenario_from_dict(data, base_dir=tmp_path)
     with caplog.at_level(logging.WARNING):
         units, report = build_units(scenario)
     assert list(units.index) == GEOIDS
-    children = sum(expected(f"{n}E", GEOIDS) for n in ("B01001_004", "B01001_005", "B01001_028", "B01001_029"))
+    children = sum(
+        expected(f"{n}E", GEOIDS) for n in ("B01001_004", "B01001_005", "B01001_028", "B01001_029")
+    )
     assert units["students"].sum() == pytest.approx(900)
     np.testing.assert_allclose(units["students"].to_numpy(), (children * 900 / children.sum()).to_numpy())
     below = sum(expected(f"C17002_00{i}E", GEOIDS) for i in range(2, 7))
@@ -401,14 +488,17 @@ def test_build_units_from_tiger_and_local_acs_tables(tmp_path: Path, tiger_zip: 
 
 def test_build_units_acs_children_need_an_enrollment_total(tmp_path: Path, tiger_zip: Path) -> None:
     scenario = scenario_from_dict(local_acs_scenario(tmp_path, tiger_zip), base_dir=tmp_path)
-    with pytest.raises(InputError, match=r"children aged 5-14 per unit, not enrolled students: set `\[students\] total`"):
+    with pytest.raises(
+        InputError, match=r"children aged 5-14 per unit, not enrolled students: set `\[students\] total`"
+    ):
         build_units(scenario)
 
 
 def test_build_units_clipped_to_a_boundary_file(tmp_path: Path, tiger_zip: Path) -> None:
     x0, y0 = ORIGIN
     gpd.GeoDataFrame(geometry=[box(x0, y0, x0 + 2 * CELL, y0 + 3 * CELL)], crs="EPSG:4326").to_file(
-        tmp_path / "district.geojson")
+        tmp_path / "district.geojson"
+    )
     data = local_acs_scenario(tmp_path, tiger_zip, total=600)
     data["units"]["boundary"] = "district.geojson"
     units, report = build_units(scenario_from_dict(data, base_dir=tmp_path))
@@ -447,7 +537,8 @@ def units_file(tmp_path: Path, **columns: list) -> Path:
 
 
 def test_share_column_times_students_and_missing_share_takes_district_share(
-        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     share = [0.1, 0.2, 0.3, 0.4, None, 0.5, 0.0, 0.2, 0.1]
     path = units_file(tmp_path, students=[10.0] * 9, li=share)
     with caplog.at_level(logging.WARNING):
@@ -459,7 +550,9 @@ def test_share_column_times_students_and_missing_share_takes_district_share(
 
 
 def test_proxy_scaled_to_total(tmp_path: Path) -> None:
-    path = units_file(tmp_path, households=[100.0, 0, 300, 100, 100, 100, 100, 100, 100], low_income=[0.0] * 9)
+    path = units_file(
+        tmp_path, households=[100.0, 0, 300, 100, 100, 100, 100, 100, 100], low_income=[0.0] * 9
+    )
     units = load_units(path, UnitsConfig(), students=StudentsConfig(proxy="households", total=50))
     assert units["students"].sum() == pytest.approx(50)
     assert units.at[GEOIDS[2], "students"] == pytest.approx(15.0)
@@ -469,22 +562,42 @@ def test_proxy_scaled_to_total(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("columns", "config", "match"),
     [
-        ({"students": [1.0] * 9, "li": [1.5] + [0.1] * 8}, UnitsConfig(low_income_share="li"),
-         r"`li` is a share and must be within 0..1; units \['010010201001'\]"),
-        ({"students": [1.0] * 9, "li": ["x"] + ["0.1"] * 8}, UnitsConfig(low_income_share="li"),
-         r"`li` must be numbers; found \['x'\]"),
-        ({"students": [1.0] * 9}, UnitsConfig(low_income_share="li"),
-         r"no column `li` \(set `\[units\] low_income_share`\)"),
-        ({"students": [1.0] * 9, "low_income": [2.0] * 9}, UnitsConfig(),
-         r"low-income students exceed students for 9 units"),
-        ({"students": [-1.0] + [1.0] * 8, "low_income": [0.0] * 9}, UnitsConfig(),
-         r"column `students` has 1 negative values"),
-        ({"students": [None] + [1.0] * 8, "low_income": [0.0] * 9}, UnitsConfig(),
-         r"column `students` is missing for 1 units \(e.g. \['010010201001'\]\)"),
-        ({"students": ["many"] + ["1"] * 8, "low_income": [0.0] * 9}, UnitsConfig(),
-         r"column `students` must be numbers; found \['many'\]"),
-        ({"low_income": [0.0] * 9}, UnitsConfig(),
-         r"no column `students` \(set `\[units\] students`\)"),
+        (
+            {"students": [1.0] * 9, "li": [1.5] + [0.1] * 8},
+            UnitsConfig(low_income_share="li"),
+            r"`li` is a share and must be within 0..1; units \['010010201001'\]",
+        ),
+        (
+            {"students": [1.0] * 9, "li": ["x"] + ["0.1"] * 8},
+            UnitsConfig(low_income_share="li"),
+            r"`li` must be numbers; found \['x'\]",
+        ),
+        (
+            {"students": [1.0] * 9},
+            UnitsConfig(low_income_share="li"),
+            r"no column `li` \(set `\[units\] low_income_share`\)",
+        ),
+        (
+            {"students": [1.0] * 9, "low_income": [2.0] * 9},
+            UnitsConfig(),
+            r"low-income students exceed students for 9 units",
+        ),
+        (
+            {"students": [-1.0] + [1.0] * 8, "low_income": [0.0] * 9},
+            UnitsConfig(),
+            r"column `students` has 1 negative values",
+        ),
+        (
+            {"students": [None] + [1.0] * 8, "low_income": [0.0] * 9},
+            UnitsConfig(),
+            r"column `students` is missing for 1 units \(e.g. \['010010201001'\]\)",
+        ),
+        (
+            {"students": ["many"] + ["1"] * 8, "low_income": [0.0] * 9},
+            UnitsConfig(),
+            r"column `students` must be numbers; found \['many'\]",
+        ),
+        ({"low_income": [0.0] * 9}, UnitsConfig(), r"no column `students` \(set `\[units\] students`\)"),
     ],
 )
 def test_units_column_errors(tmp_path: Path, columns: dict, config: UnitsConfig, match: str) -> None:
@@ -501,10 +614,14 @@ def test_units_column_errors(tmp_path: Path, columns: dict, config: UnitsConfig,
         ({"census": {"state": "01", "county": "1"}}, r"`\[census\] county` is a 3-digit FIPS code"),
         ({"census": {"state": "01"}}, r"`\[census\] state` needs `\[census\] county`"),
         ({"census": {"county": "001"}}, r"`\[census\] county` and `place` need `\[census\] state`"),
-        ({"census": {"state": "01", "county": "001"}, "units": {"path": "u.geojson"}},
-         r"`\[census\] state` downloads the block groups, so `\[units\] path` must be empty"),
-        ({"census": {"state": "01", "county": "001", "b01001": "t.json"}},
-         r"downloads the ACS tables, so `b01001`, `c17002` and `b19013` must be empty"),
+        (
+            {"census": {"state": "01", "county": "001"}, "units": {"path": "u.geojson"}},
+            r"`\[census\] state` downloads the block groups, so `\[units\] path` must be empty",
+        ),
+        (
+            {"census": {"state": "01", "county": "001", "b01001": "t.json"}},
+            r"downloads the ACS tables, so `b01001`, `c17002` and `b19013` must be empty",
+        ),
         ({"census": {"year": 1990}}, r"`\[census\] year` is the ACS 5-year release year"),
         ({"census": {"timeout_s": 0}}, r"`\[census\] timeout_s` must be > 0"),
         ({"census": {"api_url": "ftp://x"}}, r"`\[census\] api_url` must be an http\(s\) URL"),
@@ -514,8 +631,10 @@ def test_units_column_errors(tmp_path: Path, columns: dict, config: UnitsConfig,
         ({"students": {"proxy": "pop"}}, r"`\[students\] proxy = 'pop'` needs `\[students\] total`"),
         ({"students": {"total": -5}}, r"`\[students\] total` is the district's enrollment and must be > 0"),
         ({"students": {"records": "s.csv", "total": 10}}, r"`\[students\] records` gives the counts itself"),
-        ({"students": {"records": "s.csv"}, "units": {"path": "u", "low_income_share": "x"}},
-         r"gives low-income counts from the FRL flag; remove `\[units\] low_income_share`"),
+        (
+            {"students": {"records": "s.csv"}, "units": {"path": "u", "low_income_share": "x"}},
+            r"gives low-income counts from the FRL flag; remove `\[units\] low_income_share`",
+        ),
         ({"students": {"grades": ["K", 1]}}, r"`\[students\] grades` must be a list of strings"),
         ({"schools": {"path": "s", "table": "t.csv"}}, r"`\[schools\] table` needs `table_match`"),
         ({"units": {}}, r"`\[units\] path` is required.*unless `\[census\] state`"),

@@ -106,7 +106,8 @@ def load_schools(path: Path, config: SchoolsConfig | None = None, *,
                           string_columns=() if config.table else (config.id,))
         if config.table:
             raw = join_school_table(raw, Path(table) if table else Path(config.table), config, path=path)
-        require_columns(raw, {config.id: "[schools] id", config.capacity: "[schools] capacity"}, path, "schools")
+        require_columns(raw, {config.id: "[schools] id", config.capacity: "[schools] capacity"},
+                        path, "schools")
     ids = raw[config.id].astype(str).str.strip()
     problems: list[str] = []
     if (ids == "").any() or raw[config.id].isna().any():
@@ -239,6 +240,7 @@ def assign_current(
         pieces["area"] = pieces.geometry.area
         by = pieces.groupby(["geoid", "school_id"], sort=True)["area"].sum().reset_index()
         by["share"] = by["area"] / area.reindex(by["geoid"]).to_numpy()
+        by = by[by["share"] > 1e-4]  # zones that only touch a unit along its edge
         by = by.sort_values(["geoid", "share", "school_id"], ascending=[True, False, True])
         ranked = by.assign(rank=by.groupby("geoid").cumcount())
         first = ranked[ranked["rank"] == 0].set_index("geoid")
