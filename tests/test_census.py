@@ -646,3 +646,22 @@ def test_scenario_census_keys_are_validated(data: dict, match: str) -> None:
         full[section] = values
     with pytest.raises(ScenarioError, match=match):
         scenario_from_dict(full, base_dir=Path("."))
+
+
+def test_annotation_codes_in_a_units_file_are_missing_not_numbers(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = units_file(
+        tmp_path,
+        students=[10.0] * 9,
+        li=[0.2, -666666666.0, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2],
+        mhhi=[50000.0, 60000.0, -666666666.0, 1, 1, 1, 1, 1, 1],
+    )
+    with caplog.at_level(logging.WARNING):
+        units = load_units(path, UnitsConfig(low_income_share="li", median_income="mhhi"))
+    assert math.isnan(units.at[GEOIDS[2], "median_income"])
+    assert units.at[GEOIDS[1], "low_income"] == pytest.approx(2.0)  # took the district share
+    assert "2 values are Census annotation codes" in caplog.text
+    bad = units_file(tmp_path, students=[-999999999.0] + [1.0] * 8, low_income=[0.0] * 9)
+    with pytest.raises(InputError, match=r"column `students` is missing for 1 units"):
+        load_units(bad, UnitsConfig())

@@ -656,6 +656,25 @@ def _counts(series: pd.Series, path: Path | str, column: str) -> pd.Series:
     return values.astype(float)
 
 
+def _mask_sentinels(raw: gpd.GeoDataFrame, columns: list[str], source: Path | str,
+                    report: dict[str, Any]) -> gpd.GeoDataFrame:
+    """Census annotation codes in unit columns become missing (never numbers), counted."""
+    codes = {float(c) for c in SENTINELS}
+    found: dict[str, int] = {}
+    raw = raw.copy()
+    for col in columns:
+        values = pd.to_numeric(raw[col], errors="coerce")
+        hit = values.isin(codes)
+        if hit.any():
+            found[col] = int(hit.sum())
+            raw[col] = raw[col].where(~hit.to_numpy(), np.nan)
+    if found:
+        log.warning("units file %s: %d values are Census annotation codes (such as -666666666) and were"
+                    " read as missing, not numbers: %s", source, sum(found.values()), found)
+        report["annotation_codes"] = found
+    return raw
+
+
 def _share(series: pd.Series, path: Path | str, column: str, students: pd.Series,
            report: dict[str, Any]) -> pd.Series:
     """A low-income share column in 0..1; missing shares take the district share (reported)."""
@@ -782,6 +801,9 @@ def assemble_units(
         else:
             needed[config.low_income] = "[units] low_income"
     require_columns(raw, needed, Path(str(source)), "units")
+    used = [*needed, share_col or "", config.median_income or "", "acs_median_income"]
+    used += [f"{c}_moe" for c in list(used)]
+    raw = _mask_sentinels(raw, [c for c in dict.fromkeys(used) if c in raw.columns], source, report)
 
     moe_students: pd.Series | None = None
     if records is not None:
