@@ -665,3 +665,34 @@ def test_annotation_codes_in_a_units_file_are_missing_not_numbers(
     bad = units_file(tmp_path, students=[-999999999.0] + [1.0] * 8, low_income=[0.0] * 9)
     with pytest.raises(InputError, match=r"column `students` is missing for 1 units"):
         load_units(bad, UnitsConfig())
+
+
+def test_unparseable_csv(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text('GEO_ID,B19013_001E\n"1500000US010010201001,1\n', encoding="utf-8")
+    with pytest.raises(InputError, match=r"cannot be read as CSV .*export it again"):
+        read_acs(path)
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        ("no_id", r"1 rows have no `geoid`"),
+        ("empty", r"units \['010010201002'\] have empty or missing geometry"),
+        ("inf", r"column `students` holds infinite values"),
+    ],
+)
+def test_more_units_errors(tmp_path: Path, change: str, match: str) -> None:
+    gdf = block_groups().rename(columns={"GEOID": "geoid"})[["geoid", "geometry"]].to_crs("EPSG:4326")
+    gdf["students"] = 1.0
+    gdf["low_income"] = 0.0
+    if change == "no_id":
+        gdf.loc[0, "geoid"] = None
+    elif change == "empty":
+        gdf.loc[1, "geometry"] = None
+    elif change == "inf":
+        gdf.loc[2, "students"] = float("inf")
+    path = tmp_path / "units.gpkg"
+    gdf.to_file(path)
+    with pytest.raises(InputError, match=match):
+        load_units(path)

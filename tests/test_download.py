@@ -18,13 +18,16 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import geopandas as gpd
 import pandas as pd
 import pytest
-from _census_data import api_json, block_groups, places, shapefile_zip
+from _census_data import CELL, ORIGIN, api_json, block_groups, places, shapefile_zip
+from shapely.geometry import Point
 
 from zoning.census import build_units
 from zoning.download import CensusSource, acs_url, cache_path, download_acs, download_block_groups, fetch
 from zoning.errors import DownloadError
+from zoning.pipeline import run_plan
 from zoning.scenario import scenario_from_dict
 
 YEAR = 2022
@@ -194,6 +197,24 @@ def test_download_then_offline_from_cache(
     assert again.geometry.equals(units.geometry)
     assert len(server.requests) == 4
 
+    # and the whole plan runs offline from the cache, carrying the ACS fields to the outputs
+    gpd.GeoDataFrame(
+        {"school_id": ["west", "east"], "name": ["West", "East"], "capacity": [300, 300]},
+        geometry=[
+            Point(ORIGIN[0] + 0.5 * CELL, ORIGIN[1] + 1.5 * CELL),
+            Point(ORIGIN[0] + 2.5 * CELL, ORIGIN[1] + 1.5 * CELL),
+        ],
+        crs="EPSG:4326",
+    ).to_file(tmp_path / "schools.geojson")
+    data = scenario_data(server, cache)
+    data["policy"] = {"band": 0.2}
+    result, folder = run_plan(scenario_from_dict(data, base_dir=tmp_path), out=tmp_path / "out")
+    out = gpd.read_file(folder / "units.geojson")
+    assert len(out) == 9 and set(out["school_id"]) == {"west", "east"}
+    assert {"median_income", "median_income_moe", "students_moe", "low_income_moe"} <= set(out.columns)
+    assert out["geoid"].str.startswith("01001").all()
+    assert len(server.requests) == 4
+
 
 def test_place_clips_the_county(server: CensusServer, tmp_path: Path) -> None:
     scenario = scenario_from_dict(
@@ -329,3 +350,12 @@ def test_fetch_validates_before_writing(server: CensusServer, tmp_path: Path) ->
             validate=refuse,
         )
     assert not tmp_path.exists() or not any(tmp_path.iterdir())
+
+
+def test_unsupported_layers_and_tables_are_programming_errors(tmp_path: Path) -> None:
+    from zoning.download import tiger_url
+
+    with pytest.raises(ValueError, match=r"unknown TIGER/Line layer 'tract'"):
+        tiger_url("tract", STATE, source=CensusSource(cache_folder=tmp_path))
+    with pytest.raises(ValueError, match=r"unsupported ACS table 'B01003'"):
+        download_acs("B01003", STATE, COUNTY, source=CensusSource(cache_folder=tmp_path))
