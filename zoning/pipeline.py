@@ -111,13 +111,17 @@ def load_inputs(scenario: Scenario, *, progress: Progress = _quiet) -> Inputs:
     current = zones = None
     if scenario.current.path:
         zones = load_current_zones(scenario.resolve(scenario.current.path), scenario.current, schools)
-        current, overlap = assign_current(units, zones, weight=scenario.current.weight)
+        weight = scenario.current.weight or ("population" if "population" in units else None)
+        current, overlap = assign_current(units, zones, weight=weight)
         notes["current"] = {
             "units_without_zone": sorted(overlap.index[overlap["school_id"].isna()]),
             "units_split": {g: {"school_id": r.school_id, "share": r.share,
                                 "second_school_id": r.second_school_id, "second_share": r.second_share}
                             for g, r in overlap[overlap["split"]].iterrows()},
         }
+        if weight is not None:
+            notes["current"]["weight"] = weight
+            notes["current"]["people_in_other_zones"] = round(float(overlap["people_elsewhere"].sum()), 1)
     graph = None
     if scenario.network.path:
         progress(f"reading road network {scenario.network.path}")
