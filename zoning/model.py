@@ -43,6 +43,9 @@ NO_PLAN = "no plan found in time"
 OPTIMAL_GAP = 1e-4
 #: Share of the time limit (at most 10 s) spent on the heuristic start plan.
 HEURISTIC_SHARE = 0.1
+#: Share of the time limit that cutting planes on the LP relaxation may use, and their rounds.
+ROOT_CUT_SHARE = 0.25
+ROOT_CUT_ROUNDS = 50
 #: Relative gap to which rounds that may still find split zones are solved.
 EXPLORE_GAP = 0.02
 
@@ -566,6 +569,8 @@ class ZoningModel:
             offer(heuristic.to_series(inst, heuristic.local_search(inst, grown, time_limit_s=budget)))
             if progress and best is not None:
                 progress(f"heuristic plan: objective {best_obj:.1f}")
+        if self.policy.contiguity and self.options.contiguity_method == "cuts":
+            self._root_cuts(cuts, start, progress)
         gap_now = max(target, EXPLORE_GAP) if self.policy.contiguity else target
         while True:
             remaining = self.options.time_limit_s - (time.perf_counter() - start)
@@ -627,6 +632,56 @@ class ZoningModel:
         else:
             self.status_ = FEASIBLE
         return self
+
+    def _root_cuts(self, cuts: list[tuple[list[str], list[str]]], start: float,
+                   progress: Callable[[str], None] | None) -> None:
+        """Cutting planes on the LP relaxation before any branching.
+
+        For each school, the units with a positive share in the zone form a support graph; a
+        piece of it that does not reach the school's unit yields separator cuts
+        ``x[u, s] <= sum_{w in N(C)} x[w, s]``, added when the LP point violates them. Repeats
+        until no cut is violated or the budget (a share of the time limit) is spent.
+        """
+        p = self.problem
+        budget = ROOT_CUT_SHARE * self.options.time_limit_s
+        keys = list(zip(self.pairs["geoid"], self.pairs["school_id"], strict=True))
+        for _ in range(ROOT_CUT_ROUNDS):
+            if time.perf_counter() - start > budget:
+                break
+            prob, _ = self._build(cuts)
+            solver = _HiGHSWarm(mip=False, msg=False, timeLimit=max(budget, 0.1), threads=self.options.threads)
+            prob.solve(solver)
+            if prob.status != pulp.LpStatusOptimal:
+                break
+            values = {v.name: v.varValue or 0.0 for v in prob.variables()}
+            xval: dict[str, dict[str, float]] = {}
+            for i, (u, s) in enumerate(keys):
+                val = values.get(f"x_{i}", 0.0)
+                if val > 1e-6:
+                    xval.setdefault(s, {})[u] = val
+            added = 0
+            known = {tuple(c[0]) for c in cuts}
+            for s, support in xval.items():
+                home = p.home_unit.get(s)
+                for theta in (1e-6, 0.5):
+                    zone = {u for u, v in support.items() if v >= theta}
+                    g = nx.Graph()
+                    g.add_nodes_from(zone)
+                    g.add_edges_from((u, w) for u in zone for w in p.neighbours.get(u, []) if w in zone)
+                    for comp in nx.connected_components(g):
+                        if home in comp or tuple(sorted(comp)) in known:
+                            continue
+                        sep = {w for u in comp for w in p.neighbours.get(u, [])} - comp
+                        rhs = sum(support.get(w, 0.0) for w in sep)
+                        if max(support[u] for u in comp) > rhs + 1e-4:
+                            cuts.append((sorted(comp), sorted(sep)))
+                            known.add(tuple(sorted(comp)))
+                            added += 1
+            if progress:
+                progress(f"root LP: bound {pulp.value(prob.objective):.1f}, {added} new cuts")
+            if not added:
+                break
+        self.cuts_ = len(cuts)
 
     @staticmethod
     def _gap(objective: float, bound: float) -> float:
