@@ -596,6 +596,12 @@ def district_polygon(
     return grown.to_crs(settings.default_crs).iloc[0]
 
 
+def _brief(exc: BaseException, limit: int = 300) -> str:
+    """An exception's text on one line, cut to ``limit`` characters (servers answer with pages)."""
+    text = " ".join(str(exc).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 @contextmanager
 def _osmnx_settings(**values: Any) -> Iterator[None]:
     old = {k: getattr(ox.settings, k) for k in values}
@@ -653,17 +659,22 @@ def download_graph(
     if cache_folder is not None:
         options["cache_folder"] = str(Path(cache_folder) / "overpass")
     log.info("downloading the %s road network from %s", mode, url)
+    minx, miny, maxx, maxy = polygon.bounds
+    area = f"({minx:.4f}, {miny:.4f}) - ({maxx:.4f}, {maxy:.4f})"
     try:
         with _osmnx_settings(**options):
             G = ox.graph_from_polygon(polygon, network_type=mode, simplify=True, retain_all=True)
-    except (requests.RequestException, ox._errors.InsufficientResponseError,
-            ox._errors.ResponseStatusCodeError) as exc:
-        minx, miny, maxx, maxy = polygon.bounds
+    except ox._errors.InsufficientResponseError as exc:
         raise DownloadError(
-            f"downloading the {mode} road network from {url} for the area"
-            f" ({minx:.4f}, {miny:.4f}) - ({maxx:.4f}, {maxy:.4f}) failed ({type(exc).__name__}: {exc})"
-            " and no cached copy exists; connect to the internet and run again, or give a local"
-            " OSM/PBF/GraphML file in `[network] path`"
+            f"the OpenStreetMap answer from {url} has no {mode} roads for the area {area} ({_brief(exc)});"
+            " check that the units and schools lie where they should (EPSG:4326 lon/lat), or give a"
+            " local OSM/PBF/GraphML file in `[network] path`"
+        ) from exc
+    except (requests.RequestException, ox._errors.ResponseStatusCodeError) as exc:
+        raise DownloadError(
+            f"downloading the {mode} road network from {url} for the area {area} failed"
+            f" ({type(exc).__name__}: {_brief(exc)}) and no cached copy exists; connect to the internet and"
+            " run again, or give a local OSM/PBF/GraphML file in `[network] path`"
         ) from exc
     G = _finish(G, mode=mode, source=f"OpenStreetMap download ({url})")
     log.info("downloaded road graph: %d nodes, %d edges (%s)", len(G), G.number_of_edges(), mode)
