@@ -261,6 +261,10 @@ def test_matrix_cache_is_reused_and_keyed_by_its_inputs(
     assert changed.seconds.loc["uA", "sC"] == pytest.approx(155.0)
     compute_travel_times(units_at(uA=(10, 0), uD=POSITIONS["D"]), schools, G, cache_folder=tmp_path)
     assert len(list((tmp_path / "travel_times").glob("*.npz"))) == 3
+    plain = units.reset_index(drop=True)  # ids that are not strings come back as they went in
+    fresh = compute_travel_times(plain, schools, G, cache_folder=tmp_path)
+    cached = compute_travel_times(plain, schools, G, cache_folder=tmp_path)
+    pd.testing.assert_frame_equal(fresh.seconds, cached.seconds)
 
 
 def test_damaged_matrix_cache_is_recomputed(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:

@@ -31,11 +31,12 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from xml.sax.saxutils import quoteattr
 
 import geopandas as gpd
 import networkx as nx
+import osmium
 import osmnx as ox
 import requests
 import shapely
@@ -71,6 +72,12 @@ Way = tuple[int, list[int], dict[str, str]]
 Node = tuple[float, float, dict[str, str]]
 
 
+class TagLookup(Protocol):
+    """Anything with ``get(key)`` over OSM tags: a dict, a graph edge's data, a pyosmium TagList."""
+
+    def get(self, key: str, default: Any = None, /) -> Any: ...
+
+
 @dataclass(frozen=True)
 class WayFilter:
     """The OSM ways a travel mode may use.
@@ -95,7 +102,7 @@ class WayFilter:
     def __post_init__(self) -> None:
         object.__setattr__(self, "_compiled", tuple((k, re.compile(p)) for k, p in self.excluded))
 
-    def allows(self, tags: Mapping[str, Any]) -> bool:
+    def allows(self, tags: TagLookup | Mapping[str, Any]) -> bool:
         """True when a way (or graph edge) with these tags may be used in this mode.
 
         Parameters
@@ -180,12 +187,12 @@ def _read_osm_ways(
     path: Path, fmt: str, way_filter: WayFilter
 ) -> tuple[list[Way], dict[int, Node], int, int]:
     """Ways the filter keeps, the nodes they use, and how many ways / highway ways the file holds."""
-    import osmium
-
     ways: list[Way] = []
     refs: set[int] = set()
     n_ways = n_highways = 0
     for w in osmium.FileProcessor(osmium.io.File(str(path), fmt), osmium.osm.WAY):
+        if not isinstance(w, osmium.osm.Way):
+            continue
         n_ways += 1
         if "highway" not in w.tags:
             continue
@@ -197,7 +204,7 @@ def _read_osm_ways(
     nodes_out: dict[int, Node] = {}
     if ways:
         for n in osmium.FileProcessor(osmium.io.File(str(path), fmt), osmium.osm.NODE):
-            if n.id in refs and n.location.valid():
+            if isinstance(n, osmium.osm.Node) and n.id in refs and n.location.valid():
                 nodes_out[n.id] = (n.location.lat, n.location.lon, _tags(n) if len(n.tags) else {})
     return ways, nodes_out, n_ways, n_highways
 
@@ -561,6 +568,7 @@ def load_graph(path: Path, *, mode: str = "drive", cache_folder: Path | None = N
         cached = read_graph_cache(cache_path)
         if cached is not None:
             log.info("road graph %s (%s) read from cache %s", path.name, mode, cache_path)
+            cached.graph["zoning_source"] = path.name  # the same content may sit under another name
             return cached
     G = load_graphml(path, mode=mode) if is_graphml else load_osm(path, mode=mode)
     G = _finish(G, mode=mode, source=path.name)

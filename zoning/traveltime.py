@@ -352,16 +352,22 @@ def _matrix_key(arrays: RoadArrays, *, weight: str, snap: str, unit_ids: list[st
     return h.hexdigest()[:32]
 
 
-def read_travel_times_cache(path: Path, G: nx.MultiDiGraph) -> TravelTimes | None:
-    """A cached matrix, or None when the file is absent or unreadable (then it is recomputed)."""
+def read_travel_times_cache(
+    path: Path, G: nx.MultiDiGraph, units: pd.Index, schools: pd.Index
+) -> TravelTimes | None:
+    """A cached matrix for these units and schools, or None when the file is absent, unreadable
+    or for other ids (then it is recomputed)."""
     if not path.is_file():
         return None
     try:
         with np.load(path, allow_pickle=False) as z:
             data = {k: z[k] for k in z.files}
+        if data["unit_ids"].tolist() != [str(u) for u in units] or data["school_ids"].tolist() != [
+            str(s) for s in schools
+        ]:
+            raise ValueError("the cached matrix is for other units or schools")
         by_name = {str(n): n for n in G.nodes}
-        units = pd.Index(data["unit_ids"].astype(str), name="geoid")
-        schools = pd.Index(data["school_ids"].astype(str), name="school_id")
+        units, schools = units.copy(), schools.copy()
         tt = TravelTimes(
             pd.DataFrame(data["seconds"], index=units, columns=schools),
             str(data["method"]),
@@ -481,7 +487,7 @@ def compute_travel_times(
         key = _matrix_key(arrays, weight=weight, snap=snap, unit_ids=unit_ids, unit_xy=unit_xy,
                           school_ids=school_ids, school_xy=school_xy, method=method)
         cache_path = Path(cache_folder) / "travel_times" / f"{key}.npz"
-        cached = read_travel_times_cache(cache_path, G)
+        cached = read_travel_times_cache(cache_path, G, units.index, schools.index)
         if cached is not None:
             assert cached.unit_snap_m is not None and cached.school_snap_m is not None
             _check_snaps(cached.unit_snap_m, cached.school_snap_m, max_snap_m=max_snap_m,
