@@ -48,7 +48,7 @@ def square(east_m: float, north_m: float, half_m: float = 50.0) -> object:
 POSITIONS = {"A": (0, 0), "B": (1000, 0), "C": (2000, 0), "D": (1000, 1000), "E": (5000, 0), "F": (5200, 0)}
 
 
-def toy_graph() -> nx.MultiDiGraph:
+def toy_roads() -> nx.MultiDiGraph:
     G = nx.MultiDiGraph(crs="EPSG:4326", zoning_source="toy", zoning_mode="drive")
     for n, (e, north) in POSITIONS.items():
         x, y = lonlat(e, north)
@@ -75,7 +75,7 @@ def schools_at(**where: tuple[float, float]) -> gpd.GeoDataFrame:
 def test_known_times_take_the_minimum_parallel_edge_and_the_unit_to_school_direction() -> None:
     units = units_at(uA=POSITIONS["A"], uD=POSITIONS["D"])
     schools = schools_at(sC=POSITIONS["C"], sA=POSITIONS["A"])
-    tt = compute_travel_times(units, schools, toy_graph())
+    tt = compute_travel_times(units, schools, toy_roads())
     expected = pd.DataFrame({"sC": [150.0, 90.0], "sA": [0.0, 140.0]}, index=units.index)
     pd.testing.assert_frame_equal(tt.seconds, expected, check_names=False, atol=1e-6)
     # D -> A is 140 s (D-B-A); A -> D would be 160 s (A-B-D): the matrix is unit -> school
@@ -87,7 +87,7 @@ def test_known_times_take_the_minimum_parallel_edge_and_the_unit_to_school_direc
 
 
 def test_sparse_matrix_keeps_the_smallest_of_parallel_edges() -> None:
-    arrays = build_road_arrays(toy_graph())
+    arrays = build_road_arrays(toy_roads())
     a, b = arrays.nodes.index("A"), arrays.nodes.index("B")
     assert arrays.matrix[a, b] == 100.0  # not 400 (the sum) nor 300
 
@@ -95,7 +95,7 @@ def test_sparse_matrix_keeps_the_smallest_of_parallel_edges() -> None:
 def test_lengths_can_be_minimised_instead_of_time() -> None:
     units = units_at(uA=POSITIONS["A"])
     schools = schools_at(sC=POSITIONS["C"])
-    tt = compute_travel_times(units, schools, toy_graph(), weight="length")
+    tt = compute_travel_times(units, schools, toy_roads(), weight="length")
     assert tt.seconds.iloc[0, 0] == pytest.approx(1500.0)
     assert tt.method.endswith("weight length")
 
@@ -103,7 +103,7 @@ def test_lengths_can_be_minimised_instead_of_time() -> None:
 def test_two_schools_on_one_node_and_point_geometries() -> None:
     units = gpd.GeoDataFrame(geometry=[Point(lonlat(990, 990))], index=["u"], crs="EPSG:4326")
     schools = schools_at(s1=POSITIONS["C"], s2=(2010, 5))
-    tt = compute_travel_times(units, schools, toy_graph())
+    tt = compute_travel_times(units, schools, toy_roads())
     assert tt.seconds.loc["u"].tolist() == [pytest.approx(90.0), pytest.approx(90.0)]
 
 
@@ -114,7 +114,7 @@ def test_far_units_are_listed_in_a_warning(caplog: pytest.LogCaptureFixture) -> 
     units = units_at(near=POSITIONS["B"], far=(1000, 1900))  # 900 m north of D
     schools = schools_at(s=POSITIONS["A"])
     with caplog.at_level(logging.WARNING, logger="zoning.traveltime"):
-        tt = compute_travel_times(units, schools, toy_graph(), max_snap_m=500)
+        tt = compute_travel_times(units, schools, toy_roads(), max_snap_m=500)
     assert "1 units/schools lie farther than 500 m" in caplog.text
     assert "unit 'far' 8" in caplog.text  # 850-900 m
     far = tt.far_snaps(500)
@@ -129,8 +129,8 @@ def test_units_outside_the_network_are_an_error_naming_them() -> None:
     schools = schools_at(s=POSITIONS["A"], gone=(-20_000, 0))
     match = r"does not cover 2 units/schools.*unit 'lost' 2\d,\d{3} m.*school 'gone'"
     with pytest.raises(InputError, match=match):
-        compute_travel_times(units, schools, toy_graph())
-    tt = compute_travel_times(units, schools, toy_graph(), max_snap_error_m=math.inf)
+        compute_travel_times(units, schools, toy_roads())
+    tt = compute_travel_times(units, schools, toy_roads(), max_snap_error_m=math.inf)
     assert np.isfinite(tt.seconds.to_numpy()).all()
 
 
@@ -138,7 +138,7 @@ def test_separate_road_pieces_join_the_main_component_by_default(caplog: pytest.
     units = units_at(island=POSITIONS["E"], main=POSITIONS["A"])
     schools = schools_at(s=POSITIONS["C"])
     with caplog.at_level(logging.WARNING, logger="zoning.traveltime"):
-        tt = compute_travel_times(units, schools, toy_graph())
+        tt = compute_travel_times(units, schools, toy_roads())
     assert tt.unit_node["island"] == "C"  # nearest node of the largest strongly connected part
     assert tt.unit_snap_m["island"] > 2900
     assert "unit 'island'" in caplog.text
@@ -149,7 +149,7 @@ def test_units_that_cannot_reach_a_school_are_named_never_infinite() -> None:
     schools = schools_at(s1=POSITIONS["C"], s2=POSITIONS["D"])
     with pytest.raises(InfeasibleError, match=r"1 units cannot reach every school.*unit 'island' cannot reach"
                                               r" \['s1', 's2'\]") as info:
-        compute_travel_times(units, schools, toy_graph(), snap="nearest_node")
+        compute_travel_times(units, schools, toy_roads(), snap="nearest_node")
     assert info.value.diagnosis == ["unit 'island' cannot reach ['s1', 's2']"]
 
 
@@ -157,10 +157,10 @@ def test_bad_options_and_points_are_errors() -> None:
     units = units_at(u=POSITIONS["A"])
     schools = schools_at(s=POSITIONS["C"])
     with pytest.raises(InputError, match=r"`snap` must be one of \['largest_component', 'nearest_node'\]"):
-        compute_travel_times(units, schools, toy_graph(), snap="closest")
+        compute_travel_times(units, schools, toy_roads(), snap="closest")
     points = gpd.GeoSeries([Point(lonlat(0, 0))], index=["other"], crs="EPSG:4326")
     with pytest.raises(InputError, match="one point per unit, indexed like the units"):
-        compute_travel_times(units, schools, toy_graph(), unit_points=points)
+        compute_travel_times(units, schools, toy_roads(), unit_points=points)
 
 
 @pytest.mark.parametrize(
@@ -175,7 +175,7 @@ def test_bad_options_and_points_are_errors() -> None:
     ],
 )
 def test_bad_graphs_are_errors(change, match: str) -> None:
-    G = toy_graph()
+    G = toy_roads()
     change(G)
     with pytest.raises(InputError, match=match):
         compute_travel_times(units_at(u=POSITIONS["A"]), schools_at(s=POSITIONS["C"]), G)
@@ -239,7 +239,7 @@ def test_weighted_points_errors() -> None:
 def test_matrix_cache_is_reused_and_keyed_by_its_inputs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    G = toy_graph()
+    G = toy_roads()
     units = units_at(uA=POSITIONS["A"], uD=POSITIONS["D"])
     schools = schools_at(sC=POSITIONS["C"], sA=POSITIONS["A"])
     first = compute_travel_times(units, schools, G, cache_folder=tmp_path)
@@ -270,11 +270,11 @@ def test_matrix_cache_is_reused_and_keyed_by_its_inputs(
 def test_damaged_matrix_cache_is_recomputed(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     units = units_at(uA=POSITIONS["A"])
     schools = schools_at(sC=POSITIONS["C"])
-    compute_travel_times(units, schools, toy_graph(), cache_folder=tmp_path)
+    compute_travel_times(units, schools, toy_roads(), cache_folder=tmp_path)
     (cache,) = (tmp_path / "travel_times").glob("*.npz")
     cache.write_bytes(b"PK\x03\x04 broken")
     with caplog.at_level(logging.WARNING, logger="zoning.traveltime"):
-        tt = compute_travel_times(units, schools, toy_graph(), cache_folder=tmp_path)
+        tt = compute_travel_times(units, schools, toy_roads(), cache_folder=tmp_path)
     assert "travel-time cache" in caplog.text and "unreadable" in caplog.text
     assert tt.seconds.iloc[0, 0] == pytest.approx(150.0)
 
@@ -404,5 +404,5 @@ def test_settings_snap_limit_default_is_used(caplog: pytest.LogCaptureFixture,
     monkeypatch.setattr(settings, "max_snap_m", 10_000.0)
     units = units_at(far=(1000, 1900))
     with caplog.at_level(logging.WARNING, logger="zoning.traveltime"):
-        compute_travel_times(units, schools_at(s=POSITIONS["A"]), toy_graph())
+        compute_travel_times(units, schools_at(s=POSITIONS["A"]), toy_roads())
     assert "farther than" not in caplog.text
