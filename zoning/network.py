@@ -267,8 +267,9 @@ def load_osm(path: Path, *, mode: str = "drive") -> nx.MultiDiGraph:
 
     pyosmium reads the file (XML, bz2/gzip-compressed XML or PBF); only the ways
     :data:`WAY_FILTERS` allows for ``mode`` and their nodes are handed to
-    :func:`osmnx.graph_from_xml`, which builds and simplifies the graph (two-way for walking).
-    Speeds and travel times are not added here (see :func:`add_speeds`).
+    :func:`osmnx.graph_from_xml` (through a scratch OSM XML file in a temporary folder, removed
+    afterwards), which builds and simplifies the graph (two-way for walking). Speeds and travel
+    times are not added here (see :func:`add_speeds`).
 
     Parameters
     ----------
