@@ -31,6 +31,7 @@ def render_map(
     title: str,
     status: str = "",
     current: pd.Series | None = None,
+    travel_method: str | None = None,
 ) -> folium.Map:
     """An interactive map of a plan.
 
@@ -50,6 +51,9 @@ def render_map(
         Scenario name, shown as the title.
     current
         Today's assignment, to show changes.
+    travel_method
+        How travel times were made (``TravelTimes.method``), shown in the summary panel so a
+        straight-line estimate is never mistaken for road travel times.
     """
     colours = zone_colours(list(schools.index))
     minx, miny, maxx, maxy = units.total_bounds
@@ -110,7 +114,9 @@ def render_map(
         f"Solver: {html.escape(status)}<br>"
         f"Students {district['students']:.0f} &middot; low-income {district['district_low_income_share']:.1%}"
         f"<br>Worst deviation {district['worst_deviation'] * 100:.1f} pts &middot; dissimilarity"
-        f" {district['dissimilarity']:.3f}<br>Mean travel {district['mean_travel_s'] / 60:.1f} min</div>"
+        f" {district['dissimilarity']:.3f}<br>Mean travel {district['mean_travel_s'] / 60:.1f} min"
+        + (f"<br>Travel times: {html.escape(travel_method)}" if travel_method else "")
+        + "</div>"
     )
     m.get_root().html.add_child(folium.Element(summary))
     m.get_root().header.add_child(folium.Element(f"<title>{html.escape(title)}</title>"))

@@ -13,7 +13,7 @@ import geopandas as gpd
 import networkx as nx
 import pandas as pd
 
-from . import __version__
+from . import __version__, settings
 from .adjacency import build_adjacency, neighbours
 from .census import build_units
 from .checks import Violation, check_plan
@@ -22,7 +22,7 @@ from .io import csv_text, geojson_text, save_folder, text_writer, to_json_text
 from .maps import render_map
 from .metrics import district_metrics, zone_geometries, zone_table
 from .model import Policy, Problem, SolveOptions, ZoningModel
-from .network import load_graph
+from .network import district_polygon, download_graph, load_graph
 from .scenario import Scenario, load_scenario
 from .schools import assign_current, find_home_units, load_current_zones, load_schools
 from .traveltime import TravelTimes, compute_straight_line, compute_travel_times
@@ -123,11 +123,18 @@ def load_inputs(scenario: Scenario, *, progress: Progress = _quiet) -> Inputs:
             notes["current"]["weight"] = weight
             notes["current"]["people_in_other_zones"] = round(float(overlap["people_elsewhere"].sum()), 1)
     graph = None
-    if scenario.network.path:
-        progress(f"reading road network {scenario.network.path}")
-        graph = load_graph(scenario.resolve(scenario.network.path), mode=scenario.network.mode)
+    net = scenario.network
+    cache = settings.cache_folder if net.cache else None
+    if net.path or net.download:
+        if net.path:
+            progress(f"reading road network {net.path}")
+            graph = load_graph(scenario.resolve(net.path), mode=net.mode, cache_folder=cache)
+        else:
+            progress("downloading the road network from OpenStreetMap (or reading it from the cache)")
+            graph = download_graph(district_polygon(units, schools), mode=net.mode, cache_folder=cache)
         progress("computing travel times over the road network")
-        travel = compute_travel_times(units, schools, graph, mode=scenario.network.mode)
+        travel = compute_travel_times(units, schools, graph, mode=net.mode, snap=net.snap,
+                                      max_snap_m=net.max_snap_m, cache_folder=cache)
     else:
         progress("no road network given: using straight-line distance x circuity")
         travel = compute_straight_line(units, schools, circuity=scenario.network.circuity,
@@ -258,7 +265,8 @@ def save_plan(result: PlanResult, folder: Path) -> Path:
     units, zones = output_layers(result)
     inp = result.inputs
     fmap = render_map(units, zones, inp.schools, result.table, result.district,
-                      title=inp.scenario.name, status=result.status, current=inp.current)
+                      title=inp.scenario.name, status=result.status, current=inp.current,
+                      travel_method=inp.travel.method)
     html = fmap.get_root().render()
     table = result.table.copy()
     writers = {
