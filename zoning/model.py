@@ -43,8 +43,11 @@ NO_PLAN = "no plan found in time"
 OPTIMAL_GAP = 1e-4
 #: Share of the time limit (at most 10 s) spent on the heuristic start plan.
 HEURISTIC_SHARE = 0.1
+#: Share of the time limit for the first plan under layered contiguity, and its gap.
+LAYERED_SHARE = 0.3
+LAYERED_GAP = 0.005
 #: Share of the time limit that cutting planes on the LP relaxation may use, and their rounds.
-ROOT_CUT_SHARE = 0.25
+ROOT_CUT_SHARE = 0.4
 ROOT_CUT_ROUNDS = 50
 #: Relative gap to which rounds that may still find split zones are solved.
 EXPLORE_GAP = 0.02
@@ -317,7 +320,14 @@ class ZoningModel:
         self.cuts_: int = 0
 
     # ----------------------------------------------------------------- building
-    def _build(self, cuts: list[tuple[list[str], list[str]]]) -> tuple[pulp.LpProblem, dict]:
+    def _build(self, cuts: list[tuple[list[str], list[str]]], *,
+               layered: bool = False) -> tuple[pulp.LpProblem, dict]:
+        """The program with the given separator cuts.
+
+        With ``layered``, each unit of a zone must instead have a neighbour in the zone that is
+        fewer links away from the school's unit: a restriction (it excludes some contiguous
+        zones) whose every plan is contiguous, used to find a good first plan quickly.
+        """
         p, pol = self.problem, self.policy
         prob = pulp.LpProblem("zoning", pulp.LpMinimize)
         pairs = self.pairs
@@ -368,10 +378,15 @@ class ZoningModel:
             self._add_flow(prob, x, by_school)
         if pol.contiguity:
             homes = set(p.home_unit)
-            for (u, s), var in (x.items() if self.options.neighbour_rows else ()):
+            hops = self._hops(by_school) if layered else {}
+            for (u, s), var in (x.items() if self.options.neighbour_rows or layered else ()):
                 if u in homes and p.home_unit.get(s) == u:
                     continue
-                nbr = [x[(w, s)] for w in p.neighbours.get(u, []) if (w, s) in x]
+                if layered:
+                    d = hops[s]
+                    nbr = [x[(w, s)] for w in p.neighbours.get(u, []) if (w, s) in x and d[w] < d[u]]
+                else:
+                    nbr = [x[(w, s)] for w in p.neighbours.get(u, []) if (w, s) in x]
                 prob += (pulp.LpAffineExpression([(var, 1)] + [(v, -1) for v in nbr]) <= 0,
                          f"nb_{u}_{s}")
             # a piece cut off once is cut off for every school whose unit lies outside it
@@ -387,6 +402,25 @@ class ZoningModel:
                                      f"cut{k}_{u}_{s}")
         prob += pulp.LpAffineExpression(objective)
         return prob, x
+
+    def _hops(self, by_school: dict) -> dict[str, dict[str, int]]:
+        """Links from each school's unit to every unit it may take, through units it may take."""
+        out: dict[str, dict[str, int]] = {}
+        for s, members in by_school.items():
+            inside = {u for u, _ in members}
+            home = self.problem.home_unit.get(s)
+            dist = {home: 0}
+            frontier = [home]
+            while frontier:
+                nxt = []
+                for u in frontier:
+                    for w in self.problem.neighbours.get(u, []):
+                        if w in inside and w not in dist:
+                            dist[w] = dist[u] + 1
+                            nxt.append(w)
+                frontier = nxt
+            out[s] = {u: dist.get(u, 10**9) for u in inside}
+        return out
 
     def _add_flow(self, prob: pulp.LpProblem, x: dict, by_school: dict) -> None:
         """Single-commodity flow contiguity: each school's unit sends one unit of flow to every
@@ -570,6 +604,14 @@ class ZoningModel:
             if progress and best is not None:
                 progress(f"heuristic plan: objective {best_obj:.1f}")
         if self.policy.contiguity and self.options.contiguity_method == "cuts":
+            budget = LAYERED_SHARE * self.options.time_limit_s
+            prob, _ = self._build([], layered=True)
+            first = self._run(prob, budget, self._warm_values(best) if best is not None else None,
+                              max(target, LAYERED_GAP))
+            if first.values is not None:
+                offer(self._plan_from(first.values))
+                if progress:
+                    progress(f"first plan (layered contiguity): objective {best_obj:.1f}")
             self._root_cuts(cuts, start, progress)
         gap_now = max(target, EXPLORE_GAP) if self.policy.contiguity else target
         while True:
