@@ -189,7 +189,7 @@ def presolve_checks(problem: Problem, policy: Policy, pairs: pd.DataFrame) -> No
             worst = float(tt[reach].max())
             problems.append(
                 f"units {reach[:10]} have no school within the travel cap of"
-                f" {policy.max_travel_s / 60:g} min; the cap must rise to {math.ceil(worst / 60)} min"
+                f" {policy.max_travel_s / 60:.1f} min; the cap must rise to {math.ceil(worst / 60)} min"
             )
     if problems:
         raise InfeasibleError("the policy cannot be met: " + "; ".join(problems), problems)

@@ -1,0 +1,153 @@
+"""Known-answer and property tests of the integer program; every plan passes the checker."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from zoning.checks import check_plan
+from zoning.errors import InfeasibleError
+from zoning.model import OPTIMAL, Policy, Problem, SolveOptions, ZoningModel, split_pieces
+
+
+def line_problem(tt_e_c: float = 60.0) -> Problem:
+    """Five units a-b-c-d-e in a line; school A stands in a, school E in e.
+
+    Minutes to A: b 1, c 2, d 3, e 4. Minutes to E: a 4, b 3, c 1 (a fast road), d 10, e 0.
+    Without contiguity c goes to E and d to A (5 student-minutes per student); with it the
+    best plan is a-d to A and e to E (6).
+    """
+    units = ["a", "b", "c", "d", "e"]
+    tt = pd.DataFrame({"A": [0, 60, 120, 180, 240], "E": [240, 180, tt_e_c, 600, 0]},
+                      index=pd.Index(units, name="geoid"), dtype=float)
+    nb = {"a": ["b"], "b": ["a", "c"], "c": ["b", "d"], "d": ["c", "e"], "e": ["d"]}
+    ones = pd.Series(1.0, index=tt.index)
+    return Problem(tt, ones, ones * 0, pd.Series({"A": 10, "E": 10}), nb,
+                   pd.Series({"A": "a", "E": "e"}))
+
+
+def test_contiguity_changes_the_known_optimum() -> None:
+    p = line_problem()
+    free = ZoningModel(p, Policy(band=None, contiguity=False)).solve()
+    assert free.plan_.to_dict() == {"a": "A", "b": "A", "c": "E", "d": "A", "e": "E"}
+    assert free.objective_ == pytest.approx(5.0)
+    tied = ZoningModel(p, Policy(band=None, contiguity=True)).solve()
+    assert tied.status_ == OPTIMAL
+    assert tied.plan_.to_dict() == {"a": "A", "b": "A", "c": "A", "d": "A", "e": "E"}
+    assert tied.objective_ == pytest.approx(6.0)
+    assert tied.gap_ == pytest.approx(0.0)
+    assert check_plan(tied.plan_, p, Policy(band=None)) == []
+
+
+def test_capacity_and_band_known_answer() -> None:
+    # two units per school side; the band forces one swap of a poor and a rich unit
+    units = ["p1", "p2", "r1", "r2"]
+    tt = pd.DataFrame({"P": [0, 60, 300, 400], "R": [400, 300, 60, 0]},
+                      index=pd.Index(units, name="geoid"), dtype=float)
+    students = pd.Series([10.0, 10, 10, 10], index=tt.index)
+    low = pd.Series([10.0, 10, 0, 0], index=tt.index)
+    nb = {"p1": ["p2"], "p2": ["p1", "r1"], "r1": ["p2", "r2"], "r2": ["r1"]}
+    p = Problem(tt, students, low, pd.Series({"P": 20, "R": 20}), nb,
+                pd.Series({"P": "p1", "R": "r2"}))
+    no_band = ZoningModel(p, Policy(band=None)).solve()
+    assert no_band.plan_.to_dict() == {"p1": "P", "p2": "P", "r1": "R", "r2": "R"}
+    # district share 0.5; +/-0.3 band allows 0.2..0.8: zones must each mix one poor, one rich
+    # unit, but contiguity along the line p1-p2-r1-r2 makes that impossible
+    with pytest.raises(InfeasibleError, match="no plan meets the policy"):
+        ZoningModel(p, Policy(band=0.3)).solve()
+    # on a ring p1-p2-r2-r1-p1 the mixed plan P = {p1, r1}, R = {p2, r2} is contiguous
+    nb_ring = {"p1": ["p2", "r1"], "p2": ["p1", "r2"], "r1": ["p1", "r2"], "r2": ["p2", "r1"]}
+    ring = Problem(tt, students, low, pd.Series({"P": 20, "R": 20}), nb_ring,
+                   pd.Series({"P": "p1", "R": "r2"}))
+    mixed = ZoningModel(ring, Policy(band=0.3)).solve()
+    assert mixed.plan_.to_dict() == {"p1": "P", "p2": "R", "r1": "P", "r2": "R"}
+    # p2 -> R costs 300, r1 -> P costs 300: objective 10 * (300 + 300) / 60 = 100 student-minutes
+    assert mixed.objective_ == pytest.approx(100.0)
+
+
+def test_capacity_shortfall_is_diagnosed_before_solving() -> None:
+    p = line_problem()
+    p.capacity = pd.Series({"A": 2, "E": 2})
+    with pytest.raises(InfeasibleError, match=r"5 students but 4 seats.*add 1 seats") as err:
+        ZoningModel(p, Policy(band=None)).solve()
+    assert err.value.diagnosis
+
+
+def test_travel_cap_names_units_and_needed_cap() -> None:
+    p = line_problem()
+    with pytest.raises(InfeasibleError, match=r"units \['d'\].*cap of 2.5 min.*cap must rise to 3 min"):
+        ZoningModel(p, Policy(band=None, max_travel_s=150.0)).solve()
+
+
+def test_soft_band_penalises_instead_of_failing() -> None:
+    units = ["p1", "p2", "r1", "r2"]
+    tt = pd.DataFrame({"P": [0, 60, 300, 400], "R": [400, 300, 60, 0]},
+                      index=pd.Index(units, name="geoid"), dtype=float)
+    students = pd.Series(10.0, index=tt.index)
+    low = pd.Series([10.0, 10, 0, 0], index=tt.index)
+    nb = {"p1": ["p2"], "p2": ["p1", "r1"], "r1": ["p2", "r2"], "r2": ["r1"]}
+    p = Problem(tt, students, low, pd.Series({"P": 20, "R": 20}), nb, pd.Series({"P": "p1", "R": "r2"}))
+    m = ZoningModel(p, Policy(band=0.3, band_mode="soft", band_weight=1.0)).solve()
+    # each zone is 0.2 outside its band on 20 students: 4 students' worth of deviation each
+    assert m.plan_.to_dict() == {"p1": "P", "p2": "P", "r1": "R", "r2": "R"}
+    assert m.objective_ == pytest.approx(20 + 8.0)
+    assert m.evaluate(m.plan_) == pytest.approx(m.objective_)
+
+
+def test_locks_hold() -> None:
+    p = line_problem()
+    p.locked = {"b": "E"}
+    m = ZoningModel(p, Policy(band=None)).solve()
+    assert m.plan_["b"] == "E"
+    assert check_plan(m.plan_, p, Policy(band=None)) == []
+
+
+def test_cbc_gives_the_same_answer() -> None:
+    p = line_problem()
+    m = ZoningModel(p, Policy(band=None), SolveOptions(solver="cbc")).solve()
+    assert m.status_ == OPTIMAL
+    assert m.objective_ == pytest.approx(6.0)
+
+
+def test_split_pieces_reports_cut_off_units() -> None:
+    p = line_problem()
+    plan = pd.Series({"a": "A", "b": "A", "c": "E", "d": "A", "e": "E"})
+    assert split_pieces(plan, p.neighbours, p.home_unit) == {"A": [{"d"}], "E": [{"c"}]}
+
+
+def random_problem(seed: int, n_side: int, n_schools: int) -> Problem:
+    """A random grid district: density, income gradient, schools on distinct cells."""
+    rng = np.random.default_rng(seed)
+    ids = [f"u{r}{c}" for r in range(n_side) for c in range(n_side)]
+    xy = np.array([(r, c) for r in range(n_side) for c in range(n_side)], dtype=float)
+    students = pd.Series(rng.integers(1, 30, len(ids)).astype(float), index=pd.Index(ids, name="geoid"))
+    share = np.clip(0.2 + 0.6 * xy[:, 1] / max(n_side - 1, 1) + rng.normal(0, 0.1, len(ids)), 0, 1)
+    low = (students * share).round()
+    homes = rng.choice(len(ids), n_schools, replace=False)
+    sids = [f"S{k}" for k in range(n_schools)]
+    d = np.abs(xy[:, None, :] - xy[None, homes, :]).sum(axis=2)
+    tt = pd.DataFrame(d * 120 + rng.uniform(0, 30, d.shape), index=students.index, columns=sids)
+    total = students.sum()
+    capacity = pd.Series(np.ceil(total / n_schools * rng.uniform(1.1, 1.6, n_schools)), index=sids)
+    nb = {}
+    for i, (r, c) in enumerate(xy):
+        nb[ids[i]] = [ids[j] for j, (r2, c2) in enumerate(xy) if abs(r - r2) + abs(c - c2) == 1]
+    return Problem(tt, students, low, capacity, nb, pd.Series(dict(zip(sids, [ids[h] for h in homes]))))
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), n_side=st.integers(2, 4), n_schools=st.integers(1, 3),
+       band=st.sampled_from([None, 0.3, 0.15, 0.05]), min_util=st.sampled_from([0.0, 0.3]))
+def test_every_plan_passes_the_checker_or_is_diagnosed(seed, n_side, n_schools, band, min_util) -> None:
+    p = random_problem(seed, n_side, n_schools)
+    policy = Policy(band=band, min_utilization=min_util, max_utilization=1.0)
+    try:
+        m = ZoningModel(p, policy, SolveOptions(time_limit_s=20)).solve()
+    except InfeasibleError as exc:
+        assert str(exc)
+        return
+    assert m.status_ == OPTIMAL
+    assert check_plan(m.plan_, p, policy) == []
