@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import base64
 import html
+import importlib
 import json
 import logging
 import math
@@ -86,18 +87,60 @@ class MapAssetError(ZoningError, RuntimeError):
 # --- colours -----------------------------------------------------------------------------
 
 
+#: Colour-vision-deficiency simulation matrices (Machado et al. 2009, severity 1) on linear RGB.
+_CVD = {
+    "protanopia": np.array(
+        [[0.152286, 1.052583, -0.204868], [0.114503, 0.786281, 0.099216], [-0.003882, -0.048116, 1.051998]]
+    ),
+    "deuteranopia": np.array(
+        [[0.367322, 0.860646, -0.227968], [0.280085, 0.672501, 0.047413], [-0.011820, 0.042940, 0.968881]]
+    ),
+    "tritanopia": np.array(
+        [[1.255528, -0.076749, -0.178779], [-0.078411, 0.930809, 0.147602], [0.004733, 0.691367, 0.303900]]
+    ),
+}
+#: Two fills closer than this (CIE76 delta E, for normal or any simulated deficient vision) are
+#: too alike for neighbouring zones.
+CONFUSABLE_DELTA_E = 20.0
+
+
+def _linear_rgb(colour: str) -> np.ndarray:
+    c = np.array([int(colour[i : i + 2], 16) / 255.0 for i in (1, 3, 5)])
+    return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+
+
+def _lab(linear: np.ndarray) -> np.ndarray:
+    m = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]])
+    xyz = m @ np.clip(linear, 0.0, 1.0) / np.array([0.95047, 1.0, 1.08883])
+    f = np.where(xyz > 0.008856, np.cbrt(xyz), 7.787 * xyz + 16 / 116)
+    return np.array([116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
+
+
+def colour_distance(a: str, b: str) -> float:
+    """How far apart two ``#RRGGBB`` colours look: the smallest CIE76 delta E over normal vision
+    and simulated protanopia, deuteranopia and tritanopia."""
+    la, lb = _linear_rgb(a), _linear_rgb(b)
+    views = [np.eye(3), *_CVD.values()]
+    return float(min(np.linalg.norm(_lab(v @ la) - _lab(v @ lb)) for v in views))
+
+
+_PALETTE_DISTANCE = np.array([[colour_distance(a, b) for b in PALETTE] for a in PALETTE])
+
+
 def zone_colours(
     school_ids: Iterable[str],
     *,
     neighbours: Iterable[tuple[str, str]] = (),
     positions: dict[str, tuple[float, float]] | None = None,
 ) -> dict[str, str]:
-    """A fill colour per school such that neighbouring zones never share a colour.
+    """A fill colour per school; neighbouring zones never share a colour and, wherever the
+    palette allows, never get two colours that look alike to colour-blind viewers.
 
-    With at most seven schools every school gets its own Okabe-Ito colour. With more, zones are
-    coloured in DSATUR order (most constrained first); each takes a colour that no neighbour
-    has, preferring the Okabe-Ito colours, then an unused colour, then the colour whose nearest
-    zone of that colour is farthest away, so repeats never touch and sit far apart.
+    Zones are coloured in DSATUR order (most constrained first). While the palette lasts (16
+    colours) every school gets its own colour, Okabe-Ito first; beyond that colours repeat, but
+    never between neighbours, and a repeated colour goes to the zone farthest from the other
+    zones of that colour. A colour is avoided for a zone when it is within
+    ``CONFUSABLE_DELTA_E`` of a neighbour's colour (see :func:`colour_distance`).
 
     Parameters
     ----------
@@ -107,7 +150,7 @@ def zone_colours(
         Pairs of school ids whose zones touch (in the proposed or the current plan).
     positions
         ``school_id -> (x, y)`` in metres (e.g. the school or zone centre), used to spread
-        repeated colours apart; without it the least used colour is taken.
+        repeated colours apart.
 
     Returns
     -------
@@ -115,42 +158,41 @@ def zone_colours(
         ``school_id -> "#RRGGBB"``; deterministic for the same input.
     """
     ids = sorted({str(s) for s in school_ids})
-    if len(ids) <= len(OKABE_ITO):
-        return {s: OKABE_ITO[i] for i, s in enumerate(ids)}
+    unique = len(ids) <= len(PALETTE)
     adj: dict[str, set[str]] = {s: set() for s in ids}
     for a, b in neighbours:
         a, b = str(a), str(b)
         if a != b and a in adj and b in adj:
             adj[a].add(b)
             adj[b].add(a)
+    order = {s: k for k, s in enumerate(ids)}
     chosen: dict[str, int] = {}
     uses = [0] * len(PALETTE)
     while len(chosen) < len(ids):
-        todo = [s for s in ids if s not in chosen]
         node = max(
-            todo, key=lambda s: (len({chosen[n] for n in adj[s] if n in chosen}), len(adj[s]), -ids.index(s))
+            (s for s in ids if s not in chosen),
+            key=lambda s: (len({chosen[n] for n in adj[s] if n in chosen}), len(adj[s]), -order[s]),
         )
-        taken = {chosen[n] for n in adj[node] if n in chosen}
-        free = [i for i in range(len(PALETTE)) if i not in taken]
+        near = [chosen[n] for n in adj[node] if n in chosen]
+        free = [i for i in range(len(PALETTE)) if i not in near and not (unique and uses[i])]
         if not free:
             log.warning(
                 "zone %s touches %d differently coloured zones; a neighbour shares its colour",
                 node,
-                len(taken),
+                len(set(near)),
             )
             free = list(range(len(PALETTE)))
 
-        def spread(i: int, node: str = node) -> float:
-            same = [positions[o] for o, c in chosen.items() if c == i and o in positions]
-            if not same or node not in positions:
-                return -math.inf if not same else 0.0
-            x, y = positions[node]
-            return -min(math.hypot(x - a, y - b) for a, b in same)
+        def key(i: int, node: str = node, near: list[int] = near) -> tuple[Any, ...]:
+            closest = min((_PALETTE_DISTANCE[i, j] for j in near), default=math.inf)
+            spread = 0.0
+            if positions is not None and node in positions:
+                same = [positions[o] for o, c in chosen.items() if c == i and o in positions]
+                x, y = positions[node]
+                spread = -min((math.hypot(x - a, y - b) for a, b in same), default=math.inf)
+            return (closest < CONFUSABLE_DELTA_E, i >= len(OKABE_ITO), spread, uses[i], i)
 
-        if positions is None:
-            pick = min(free, key=lambda i: (i >= len(OKABE_ITO), uses[i], i))
-        else:
-            pick = min(free, key=lambda i: (i >= len(OKABE_ITO), spread(i), uses[i], i))
+        pick = min(free, key=key)
         chosen[node] = pick
         uses[pick] += 1
     return {s: PALETTE[chosen[s]] for s in ids}
@@ -336,7 +378,7 @@ def leaflet_assets() -> tuple[str, str, str]:
         When ``xstatic-leaflet`` is not installed or its files are missing.
     """
     try:
-        from xstatic.pkg import leaflet as xleaflet
+        xleaflet = importlib.import_module("xstatic.pkg.leaflet")
     except ImportError as exc:
         raise MapAssetError(
             "offline maps inline Leaflet from the `xstatic-leaflet` package, which is not installed; "
