@@ -72,6 +72,7 @@ class Page:
     warnings: list[str] = field(default_factory=list)
     requests: list[str] = field(default_factory=list)
     loaded: bool = False
+    load_s: float = 0.0
 
     def send(self, method: str, params: dict[str, Any] | None = None, *, timeout_s: float = 30.0) -> Any:
         """Send a command to this page and return its result."""
@@ -330,5 +331,5 @@ class Browser:
             if left <= 0:
                 raise BrowserError(f"{url} did not finish loading within {timeout_s} s")
             self._read(left)
-        page.load_s = time.monotonic() - start  # type: ignore[attr-defined]
+        page.load_s = time.monotonic() - start
         return page

@@ -56,7 +56,8 @@ log = logging.getLogger(__name__)
 #: Okabe-Ito colours (black left out): mutually distinguishable with every common colour-vision
 #: deficiency. Used first, and alone when a district has at most seven schools.
 OKABE_ITO = ["#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7"]
-#: Paul Tol's "light" scheme, used only where more colours are needed than Okabe-Ito has.
+#: Paul Tol's "light" scheme, used only where more colours are needed than Okabe-Ito has; its
+#: pale grey is left out because it reads as "no data".
 TOL_LIGHT = [
     "#77AADD",
     "#EE8866",
@@ -66,7 +67,6 @@ TOL_LIGHT = [
     "#44BB99",
     "#BBCC33",
     "#AAAA00",
-    "#DDDDDD",
 ]
 #: Every fill colour a zone may get, most distinguishable first.
 PALETTE = OKABE_ITO + TOL_LIGHT
@@ -136,11 +136,11 @@ def zone_colours(
     """A fill colour per school; neighbouring zones never share a colour and, wherever the
     palette allows, never get two colours that look alike to colour-blind viewers.
 
-    Zones are coloured in DSATUR order (most constrained first). While the palette lasts (16
-    colours) every school gets its own colour, Okabe-Ito first; beyond that colours repeat, but
-    never between neighbours, and a repeated colour goes to the zone farthest from the other
-    zones of that colour. A colour is avoided for a zone when it is within
-    ``CONFUSABLE_DELTA_E`` of a neighbour's colour (see :func:`colour_distance`).
+    Zones are coloured in DSATUR order (most constrained first). Each takes, in this order of
+    preference: a colour not within ``CONFUSABLE_DELTA_E`` of a neighbour's colour (see
+    :func:`colour_distance`); while the palette lasts (15 colours), a colour no other school
+    has; an Okabe-Ito colour; the colour whose nearest zone of that colour is farthest away.
+    A neighbour's own colour is never taken (unless a zone touches every colour).
 
     Parameters
     ----------
@@ -174,7 +174,7 @@ def zone_colours(
             key=lambda s: (len({chosen[n] for n in adj[s] if n in chosen}), len(adj[s]), -order[s]),
         )
         near = [chosen[n] for n in adj[node] if n in chosen]
-        free = [i for i in range(len(PALETTE)) if i not in near and not (unique and uses[i])]
+        free = [i for i in range(len(PALETTE)) if i not in near]
         if not free:
             log.warning(
                 "zone %s touches %d differently coloured zones; a neighbour shares its colour",
@@ -190,7 +190,8 @@ def zone_colours(
                 same = [positions[o] for o, c in chosen.items() if c == i and o in positions]
                 x, y = positions[node]
                 spread = -min((math.hypot(x - a, y - b) for a, b in same), default=math.inf)
-            return (closest < CONFUSABLE_DELTA_E, i >= len(OKABE_ITO), spread, uses[i], i)
+            reused = unique and uses[i] > 0
+            return (closest < CONFUSABLE_DELTA_E, reused, i >= len(OKABE_ITO), spread, uses[i], i)
 
         pick = min(free, key=key)
         chosen[node] = pick
@@ -770,7 +771,7 @@ def render_map(
         schools = schools.to_crs(4326)
     plan = units["school_id"].astype(str)
     ids = [str(s) for s in schools.index]
-    names = {str(s): str(n) for s, n in schools["name"].items()}
+    names = {str(s): str(s) if pd.isna(n) else str(n) for s, n in schools["name"].items()}
     has_current = current is not None
     cur = (
         current.reindex(units.index)

@@ -292,14 +292,22 @@ def render_summary(
             '<span><i style="background:repeating-linear-gradient(45deg,#111 0 0.4mm,'
             'transparent 0.4mm 1.6mm);border:0.3mm dashed #111"></i>unit that changes school</span>'
         )
-    kwargs = {"band": band, "max_utilization": max_utilization, "current_students": current_students}
+
+    def tab(part: pd.DataFrame, narrow: bool) -> str:
+        return _table_html(
+            part,
+            colours,
+            band=band,
+            max_utilization=max_utilization,
+            current_students=current_students,
+            narrow=narrow,
+        )
+
     if two_columns:
         half = math.ceil(n / 2)
-        tables = _table_html(table.iloc[:half], colours, narrow=True, **kwargs) + _table_html(
-            table.iloc[half:], colours, narrow=True, **kwargs
-        )
+        tables = tab(table.iloc[:half], True) + tab(table.iloc[half:], True)
     else:
-        tables = _table_html(table, colours, **kwargs)
+        tables = tab(table, False)
     notes = [
         "Util. = students / capacity",
         "Low-inc. = low-income share of the zone's students",
