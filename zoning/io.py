@@ -86,6 +86,23 @@ def atomic_write_text(path: Path, text: str) -> Path:
     return path
 
 
+def atomic_write_bytes(path: Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` through a temporary file in the same folder, then rename.
+
+    A reader never sees a partial file: the path holds either the previous content or ``data``.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
 def save_folder(folder: Path, writers: dict[str, Callable[[Path], None]]) -> Path:
     """Create ``folder`` atomically: every writer fills a temporary sibling folder, then it is
     renamed into place. A previous folder is replaced only once the new one is complete.

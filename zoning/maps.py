@@ -538,7 +538,7 @@ def short_name(name: str, limit: int = 22) -> str:
 
 
 def summary_rows(
-    district: dict[str, Any], *, status: str = "", band: float | None = None, travel_method: str = ""
+    district: dict[str, Any], *, status: str = "", band: float | None = None, travel_method: str | None = None
 ) -> list[tuple[str, str]]:
     """District metrics as ``(label, escaped HTML value)`` rows, shared by the map and the
     printable summary."""
@@ -700,7 +700,7 @@ def render_map(
     current_zones: gpd.GeoDataFrame | None = None,
     offline: bool = True,
     band: float | None = None,
-    travel_method: str = "",
+    travel_method: str | None = None,
     summary_href: str | None = None,
     simplify_m: float = SIMPLIFY_M,
     decimals: int = DECIMALS,
@@ -743,7 +743,8 @@ def render_map(
     band
         The policy's low-income band (fraction), shown in the summary.
     travel_method
-        How travel times were computed, shown in the summary.
+        How travel times were made (``TravelTimes.method``), shown in the summary panel so a
+        straight-line estimate is never mistaken for road travel times.
     summary_href
         Link to the printable summary page, shown in the title bar when given.
     simplify_m
@@ -887,9 +888,11 @@ def render_map(
 
     sub = [f"Proposed attendance zones &middot; {len(ids)} schools &middot; {len(units)} units"]
     if status:
-        sub.append(f"solver: {html.escape(status)}")
+        sub.append(f"Solver: {html.escape(status)}")
     if has_current:
         sub.append(f"{n_changed} units change school")
+    if travel_method:
+        sub.append(f"Travel times: {html.escape(travel_method)}")
     buttons = ""
     if has_current:
         buttons = (

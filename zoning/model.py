@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 import pulp
 
+from . import heuristic
 from .errors import InfeasibleError, NoPlanInTimeError, SolverError
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,16 @@ OPTIMAL = "optimal"
 FEASIBLE = "feasible"
 INFEASIBLE = "infeasible"
 NO_PLAN = "no plan found in time"
+
+#: A plan is called optimal only when its gap to the best bound is at most this (0.01%).
+OPTIMAL_GAP = 1e-4
+#: Share of the time limit (at most 10 s) spent on the heuristic start plan.
+HEURISTIC_SHARE = 0.1
+#: Share of the time limit that cutting planes on the LP relaxation may use, and their rounds.
+ROOT_CUT_SHARE = 0.25
+ROOT_CUT_ROUNDS = 50
+#: Relative gap to which rounds that may still find split zones are solved.
+EXPLORE_GAP = 0.02
 
 
 @dataclass
@@ -106,9 +117,11 @@ class SolveOptions:
 
     solver: str = "highs"
     time_limit_s: float = 120.0
-    gap: float = 0.0
+    gap: float = 1e-4
     threads: int | None = None
     candidate_schools: int = 0
+    neighbour_rows: bool = True
+    contiguity_method: str = "cuts"
 
 
 def allowed_pairs(problem: Problem, policy: Policy, *, candidate_schools: int = 0) -> pd.DataFrame:
@@ -133,12 +146,42 @@ def allowed_pairs(problem: Problem, policy: Policy, *, candidate_schools: int = 
         # a home or lock holds even beyond the travel cap; the checker reports that case
         ok[upos[u], :] = False
         ok[upos[u], spos[s]] = True
+    if policy.contiguity:
+        ok = _connectable(ok, problem, upos, spos, set(fixed))
     i, j = np.nonzero(ok)
     return pd.DataFrame({
         "geoid": units[i].astype(str),
         "school_id": schools[j].astype(str),
         "travel_time_s": tt.to_numpy()[i, j],
     })
+
+
+def _connectable(ok: np.ndarray, problem: Problem, upos: dict, spos: dict, fixed: set) -> np.ndarray:
+    """Drop pairs (u, s) with no path of allowed (w, s) units from s's home unit to u.
+
+    A contiguous zone links each of its units to the school's unit through units of the same
+    zone, so such pairs can never be used: removing them loses no contiguous plan.
+    """
+    units = list(upos)
+    out = np.zeros_like(ok)
+    for s, j in spos.items():
+        home = problem.home_unit.get(s)
+        if home is None or home not in upos:
+            continue
+        seen = {home}
+        stack = [home]
+        while stack:
+            u = stack.pop()
+            for w in problem.neighbours.get(u, []):
+                if w not in seen and w in upos and ok[upos[w], j]:
+                    seen.add(w)
+                    stack.append(w)
+        for u in seen:
+            out[upos[u], j] = True
+    for u in fixed:  # keep fixed pairs; presolve_checks names those that cannot connect
+        out[upos[u]] = ok[upos[u]]
+    del units
+    return out
 
 
 def presolve_checks(problem: Problem, policy: Policy, pairs: pd.DataFrame) -> None:
@@ -274,7 +317,7 @@ class ZoningModel:
         self.cuts_: int = 0
 
     # ----------------------------------------------------------------- building
-    def _build(self, cuts: list[tuple[str, list[str], list[str]]]) -> tuple[pulp.LpProblem, dict]:
+    def _build(self, cuts: list[tuple[list[str], list[str]]]) -> tuple[pulp.LpProblem, dict]:
         p, pol = self.problem, self.policy
         prob = pulp.LpProblem("zoning", pulp.LpMinimize)
         pairs = self.pairs
@@ -321,28 +364,61 @@ class ZoningModel:
                 prob += (pulp.LpAffineExpression(moved) <= pol.max_moved_share * sum(st.values())), "moved"
             if pol.moved_weight > 0:
                 objective += [(v, c * pol.moved_weight) for v, c in moved]
+        if pol.contiguity and self.options.contiguity_method == "flow":
+            self._add_flow(prob, x, by_school)
         if pol.contiguity:
             homes = set(p.home_unit)
-            for (u, s), var in x.items():
+            for (u, s), var in (x.items() if self.options.neighbour_rows else ()):
                 if u in homes and p.home_unit.get(s) == u:
                     continue
                 nbr = [x[(w, s)] for w in p.neighbours.get(u, []) if (w, s) in x]
                 prob += (pulp.LpAffineExpression([(var, 1)] + [(v, -1) for v in nbr]) <= 0,
                          f"nb_{u}_{s}")
-            for k, (s, piece, sep) in enumerate(cuts):
-                seps = [(x[(w, s)], -1) for w in sep if (w, s) in x]
-                for u in piece:
-                    if (u, s) in x:
-                        prob += pulp.LpAffineExpression([(x[(u, s)], 1), *seps]) <= 0, f"cut{k}_{u}"
+            # a piece cut off once is cut off for every school whose unit lies outside it
+            for k, (piece, sep) in enumerate(cuts):
+                inside = set(piece)
+                for s in p.schools:
+                    if p.home_unit.get(s) in inside:
+                        continue
+                    seps = [(x[(w, s)], -1) for w in sep if (w, s) in x]
+                    for u in piece:
+                        if (u, s) in x:
+                            prob += (pulp.LpAffineExpression([(x[(u, s)], 1), *seps]) <= 0,
+                                     f"cut{k}_{u}_{s}")
         prob += pulp.LpAffineExpression(objective)
         return prob, x
 
+    def _add_flow(self, prob: pulp.LpProblem, x: dict, by_school: dict) -> None:
+        """Single-commodity flow contiguity: each school's unit sends one unit of flow to every
+        other unit of its zone along links inside the zone (exact, compact, weak relaxation)."""
+        p = self.problem
+        for s, members in by_school.items():
+            home = p.home_unit.get(s)
+            inside = {u for u, _ in members}
+            big = float(len(inside))
+            inflow: dict[str, list] = {u: [] for u in inside}
+            outflow: dict[str, list] = {u: [] for u in inside}
+            for u in sorted(inside):
+                for w in p.neighbours.get(u, []):
+                    if w in inside and w != home:
+                        f = pulp.LpVariable(f"f_{s}_{u}_{w}", lowBound=0)
+                        outflow[u].append(f)
+                        inflow[w].append(f)
+                        prob += f - big * x[(u, s)] <= 0, f"fu_{s}_{u}_{w}"
+                        prob += f - big * x[(w, s)] <= 0, f"fw_{s}_{u}_{w}"
+            for u in sorted(inside):
+                if u == home:
+                    continue
+                prob += (pulp.LpAffineExpression([(f, 1) for f in inflow[u]] + [(f, -1) for f in outflow[u]])
+                         - x[(u, s)] == 0), f"flow_{s}_{u}"
+
     # ----------------------------------------------------------------- solving
-    def _run(self, prob: pulp.LpProblem, time_limit: float, warm: dict[str, float] | None) -> _RoundResult:
+    def _run(self, prob: pulp.LpProblem, time_limit: float, warm: dict[str, float] | None,
+             gap: float) -> _RoundResult:
         opts = self.options
         t0 = time.perf_counter()
         if opts.solver == "highs":
-            solver = _HiGHSWarm(msg=False, timeLimit=max(time_limit, 0.01), gapRel=opts.gap,
+            solver = _HiGHSWarm(msg=False, timeLimit=max(time_limit, 0.01), gapRel=gap,
                                 threads=opts.threads, warm=warm)
             prob.solve(solver)
             h = prob.solverModel
@@ -365,7 +441,7 @@ class ZoningModel:
         if opts.solver == "cbc":
             with tempfile.TemporaryDirectory() as tmp:
                 log_path = Path(tmp) / "cbc.log"
-                solver = pulp.PULP_CBC_CMD(msg=False, timeLimit=max(time_limit, 1), gapRel=opts.gap,
+                solver = pulp.PULP_CBC_CMD(msg=False, timeLimit=max(time_limit, 1), gapRel=gap,
                                            threads=opts.threads, logPath=str(log_path),
                                            warmStart=bool(warm))
                 if warm:
@@ -395,19 +471,71 @@ class ZoningModel:
         plan.index.name = "geoid"
         return plan.reindex(self.problem.units)
 
+    def instance(self) -> heuristic.Instance:
+        """The heuristic's positional view of this model (costs of allowed pairs only)."""
+        p, pol = self.problem, self.policy
+        units = [str(u) for u in p.units]
+        schools = [str(s) for s in p.schools]
+        upos = {u: i for i, u in enumerate(units)}
+        spos = {s: j for j, s in enumerate(schools)}
+        st = p.students.reindex(units).astype(float).to_numpy()
+        li = p.low_income.reindex(units).astype(float).to_numpy()
+        cost = np.full((len(units), len(schools)), np.inf)
+        i = self.pairs["geoid"].map(upos).to_numpy()
+        j = self.pairs["school_id"].map(spos).to_numpy()
+        cost[i, j] = pol.travel_weight * st[i] * self.pairs["travel_time_s"].to_numpy() / 60.0
+        if p.current is not None and pol.moved_weight > 0:
+            cur = p.current.reindex(units)
+            for ii, jj in zip(i, j, strict=True):
+                c = cur.iloc[ii]
+                if isinstance(c, str) and c != schools[jj]:
+                    cost[ii, jj] += pol.moved_weight * st[ii]
+        cap = p.capacity.reindex(schools).astype(float).to_numpy()
+        band_lo = band_hi = None
+        if pol.band is not None and pol.band_mode == "hard":
+            share = p.district_share
+            band_lo = np.full(len(schools), share - pol.band)
+            band_hi = np.full(len(schools), share + pol.band)
+        fixed = {upos[u]: spos[s] for u, s in p.locked.items()}
+        fixed.update({upos[u]: spos[s] for s, u in p.home_unit.items()})
+        return heuristic.Instance(
+            units=units, schools=schools, students=st, low_income=li,
+            cap_lo=pol.min_utilization * cap, cap_hi=pol.max_utilization * cap,
+            band_lo=band_lo, band_hi=band_hi, cost=cost,
+            nbrs=[[upos[w] for w in p.neighbours.get(u, []) if w in upos] for u in units],
+            home=np.array([upos[p.home_unit[s]] for s in schools]), fixed=fixed,
+        )
+
     def _warm_values(self, plan: pd.Series) -> dict[str, float] | None:
+        """Variable values of a plan (None when it uses a pair that has no variable)."""
         values: dict[str, float] = {}
-        keyed = {(u, s): i for i, (u, s) in enumerate(zip(self.pairs["geoid"], self.pairs["school_id"], strict=True))}
+        keyed = {(u, s): i for i, (u, s) in
+                 enumerate(zip(self.pairs["geoid"], self.pairs["school_id"], strict=True))}
         for u, s in plan.items():
             i = keyed.get((u, s))
             if i is None:
                 return None
             values[f"x_{i}"] = 1.0
+        pol, p = self.policy, self.problem
+        if pol.band is not None and pol.band_mode == "soft":
+            st = p.students.astype(float).groupby(plan).sum().reindex(p.schools, fill_value=0.0)
+            li = p.low_income.astype(float).groupby(plan).sum().reindex(p.schools, fill_value=0.0)
+            share = p.district_share
+            for s in p.schools:
+                values[f"over_{s}"] = max(0.0, li[s] - (share + pol.band) * st[s])
+                values[f"under_{s}"] = max(0.0, (share - pol.band) * st[s] - li[s])
         return values
 
     def solve(self, *, warm_start: pd.Series | None = None,
               progress: Callable[[str], None] | None = None) -> ZoningModel:
-        """Solve to optimality or the time limit, adding contiguity cuts until no zone is split.
+        """Solve to the gap tolerance or the time limit, cutting split zones until none is split.
+
+        Rounds that still find split zones are solved only to a loose gap: their job is to reveal
+        which pieces to cut off, not to prove anything. Once a round returns contiguous zones,
+        the same model is solved to the requested gap, warm-started from the best contiguous
+        plan found so far (split plans are also repaired into contiguous ones when possible).
+        Every round's model is a relaxation of the true problem, so the best of their dual
+        bounds is a valid bound for the reported gap.
 
         Raises
         ------
@@ -418,17 +546,40 @@ class ZoningModel:
         """
         start = time.perf_counter()
         presolve_checks(self.problem, self.policy, self.pairs)
-        cuts: list[tuple[str, list[str], list[str]]] = []
-        warm = self._warm_values(warm_start) if warm_start is not None else None
-        last: _RoundResult | None = None
-        plan: pd.Series | None = None
+        target = self.options.gap
+        cuts: list[tuple[list[str], list[str]]] = []
+        best: pd.Series | None = None
+        best_obj = math.inf
+        bound = -math.inf
+        proven = False
+
+        def offer(plan: pd.Series) -> None:
+            nonlocal best, best_obj
+            if self._feasible(plan):
+                value = self.evaluate(plan)
+                if value < best_obj - 1e-9:
+                    best, best_obj = plan, value
+
+        if warm_start is not None:
+            offer(warm_start.reindex(self.problem.units))
+        inst = self.instance()
+        grown = heuristic.region_grow(inst) if self.policy.contiguity else None
+        if grown is not None:
+            budget = min(HEURISTIC_SHARE * self.options.time_limit_s, 10.0)
+            offer(heuristic.to_series(inst, heuristic.local_search(inst, grown, time_limit_s=budget)))
+            if progress and best is not None:
+                progress(f"heuristic plan: objective {best_obj:.1f}")
+        if self.policy.contiguity and self.options.contiguity_method == "cuts":
+            self._root_cuts(cuts, start, progress)
+        gap_now = max(target, EXPLORE_GAP) if self.policy.contiguity else target
         while True:
             remaining = self.options.time_limit_s - (time.perf_counter() - start)
-            if remaining <= 0:
+            if remaining <= 0.05:
                 break
             prob, _ = self._build(cuts)
             self.rounds_ += 1
-            last = self._run(prob, remaining, warm)
+            warm = self._warm_values(best) if best is not None else None
+            last = self._run(prob, remaining, warm, gap_now)
             if last.infeasible:
                 self.status_ = INFEASIBLE
                 self.seconds_ = time.perf_counter() - start
@@ -436,58 +587,161 @@ class ZoningModel:
                     "no plan meets the policy (the solver proved it infeasible); widen the band,"
                     " raise the travel cap or change capacity limits"
                 )
+            if last.bound is not None:
+                bound = max(bound, last.bound)
             if last.values is None:
                 break
             candidate = self._plan_from(last.values)
             split = split_pieces(candidate, self.problem.neighbours, self.problem.home_unit) \
                 if self.policy.contiguity else {}
             if progress:
-                progress(f"round {self.rounds_}: objective {last.objective:.1f},"
+                progress(f"round {self.rounds_}: objective {last.objective:.1f}, bound {bound:.1f},"
                          f" {sum(len(v) for v in split.values())} split pieces")
             if not split:
-                plan = candidate
-                break
-            for s, pieces in split.items():
+                offer(candidate)
+                if gap_now <= target or self._gap(best_obj, bound) <= target:
+                    proven = last.proven or self._gap(best_obj, bound) <= target
+                    break
+                gap_now = target
+                continue
+            repaired = self.repair(candidate, split)
+            if not split_pieces(repaired, self.problem.neighbours, self.problem.home_unit):
+                improved = heuristic.local_search(inst, heuristic.from_series(inst, repaired),
+                                                  time_limit_s=min(5.0, 0.1 * self.options.time_limit_s))
+                offer(heuristic.to_series(inst, improved))
+            for pieces in split.values():
                 for piece in pieces:
                     sep = sorted({w for u in piece for w in self.problem.neighbours.get(u, [])} - piece)
-                    cuts.append((s, sorted(piece), sep))
+                    key = (sorted(piece), sep)
+                    if key not in cuts:
+                        cuts.append(key)
             self.cuts_ = len(cuts)
-            if not last.proven:
-                # a split incumbent from a time-limited round is no plan; keep cutting if time allows
-                continue
         self.seconds_ = time.perf_counter() - start
-        if plan is None or last is None:
-            if warm_start is not None and not split_pieces(warm_start, self.problem.neighbours,
-                                                           self.problem.home_unit):
-                plan = warm_start
-                self.plan_ = plan
-                self.objective_ = self.evaluate(plan)
-                self.bound_ = last.bound if last else None
-                self._finish(proven=False)
-                return self
+        if best is None:
             self.status_ = NO_PLAN
             raise NoPlanInTimeError(
                 f"no plan was found within the time limit of {self.options.time_limit_s:g} s;"
                 " raise `[solver] time_limit_s` or relax the policy"
             )
-        self.plan_ = plan
-        self.objective_ = last.objective
-        self.bound_ = last.bound
-        self._finish(proven=last.proven)
-        return self
-
-    def _finish(self, *, proven: bool) -> None:
-        obj, bound = self.objective_, self.bound_
-        if proven:
-            self.bound_ = obj if bound is None else min(bound, obj)  # type: ignore[type-var]
-        if obj is not None and self.bound_ is not None:
-            self.gap_ = max(0.0, (obj - self.bound_) / max(abs(obj), 1e-9))
-        else:
-            self.gap_ = None
-        if proven and (self.gap_ or 0.0) <= max(self.options.gap, 1e-6):
+        self.plan_ = best
+        self.objective_ = best_obj
+        self.bound_ = min(bound, best_obj) if math.isfinite(bound) else None
+        self.gap_ = None if self.bound_ is None else self._gap(best_obj, self.bound_)
+        if proven and self.gap_ is not None and self.gap_ <= OPTIMAL_GAP:
             self.status_ = OPTIMAL
         else:
             self.status_ = FEASIBLE
+        return self
+
+    def _root_cuts(self, cuts: list[tuple[list[str], list[str]]], start: float,
+                   progress: Callable[[str], None] | None) -> None:
+        """Cutting planes on the LP relaxation before any branching.
+
+        For each school, the units with a positive share in the zone form a support graph; a
+        piece of it that does not reach the school's unit yields separator cuts
+        ``x[u, s] <= sum_{w in N(C)} x[w, s]``, added when the LP point violates them. Repeats
+        until no cut is violated or the budget (a share of the time limit) is spent.
+        """
+        p = self.problem
+        budget = ROOT_CUT_SHARE * self.options.time_limit_s
+        keys = list(zip(self.pairs["geoid"], self.pairs["school_id"], strict=True))
+        for _ in range(ROOT_CUT_ROUNDS):
+            if time.perf_counter() - start > budget:
+                break
+            prob, _ = self._build(cuts)
+            solver = _HiGHSWarm(mip=False, msg=False, timeLimit=max(budget, 0.1), threads=self.options.threads)
+            prob.solve(solver)
+            if prob.status != pulp.LpStatusOptimal:
+                break
+            values = {v.name: v.varValue or 0.0 for v in prob.variables()}
+            xval: dict[str, dict[str, float]] = {}
+            for i, (u, s) in enumerate(keys):
+                val = values.get(f"x_{i}", 0.0)
+                if val > 1e-6:
+                    xval.setdefault(s, {})[u] = val
+            added = 0
+            known = {tuple(c[0]) for c in cuts}
+            for s, support in xval.items():
+                home = p.home_unit.get(s)
+                for theta in (1e-6, 0.5):
+                    zone = {u for u, v in support.items() if v >= theta}
+                    g = nx.Graph()
+                    g.add_nodes_from(zone)
+                    g.add_edges_from((u, w) for u in zone for w in p.neighbours.get(u, []) if w in zone)
+                    for comp in nx.connected_components(g):
+                        if home in comp or tuple(sorted(comp)) in known:
+                            continue
+                        sep = {w for u in comp for w in p.neighbours.get(u, [])} - comp
+                        rhs = sum(support.get(w, 0.0) for w in sep)
+                        if max(support[u] for u in comp) > rhs + 1e-4:
+                            cuts.append((sorted(comp), sorted(sep)))
+                            known.add(tuple(sorted(comp)))
+                            added += 1
+            if progress:
+                progress(f"root LP: bound {pulp.value(prob.objective):.1f}, {added} new cuts")
+            if not added:
+                break
+        self.cuts_ = len(cuts)
+
+    @staticmethod
+    def _gap(objective: float, bound: float) -> float:
+        if not (math.isfinite(bound) and math.isfinite(objective)):
+            return math.inf
+        return max(0.0, (objective - bound) / max(abs(objective), 1e-9))
+
+    def _feasible(self, plan: pd.Series) -> bool:
+        """Whether a plan meets every hard rule (the model's own quick test for warm starts)."""
+        p, pol = self.problem, self.policy
+        if plan.isna().any() or len(plan) != len(p.units):
+            return False
+        if self._warm_values(plan) is None:  # uses a pair with no variable
+            return False
+        st = p.students.astype(float).groupby(plan).sum().reindex(p.schools, fill_value=0.0)
+        li = p.low_income.astype(float).groupby(plan).sum().reindex(p.schools, fill_value=0.0)
+        cap = p.capacity.astype(float)
+        if ((st > pol.max_utilization * cap + 1e-6) | (st < pol.min_utilization * cap - 1e-6)).any():
+            return False
+        if pol.band is not None and pol.band_mode == "hard":
+            share = p.district_share
+            if ((li - (share + pol.band) * st > 1e-6) | ((share - pol.band) * st - li > 1e-6)).any():
+                return False
+        if p.current is not None and pol.max_moved_share is not None:
+            cur = p.current.reindex(plan.index)
+            moved = float(p.students[(cur.notna() & (cur != plan)).to_numpy()].sum())
+            if moved > pol.max_moved_share * float(p.students.sum()) + 1e-6:
+                return False
+        if pol.contiguity and split_pieces(plan, p.neighbours, p.home_unit):
+            return False
+        return True
+
+    def repair(self, plan: pd.Series, split: dict[str, list[set[str]]]) -> pd.Series:
+        """Join each cut-off piece to a neighbouring zone it may join (cheapest first).
+
+        The result is contiguous whenever every piece touches another zone through an allowed
+        pair; capacity and band are not guaranteed (the caller tests the result).
+        """
+        p = self.problem
+        allowed = set(zip(self.pairs["geoid"], self.pairs["school_id"], strict=True))
+        out = plan.copy()
+        for _ in range(3):
+            pending = [u for pieces in split.values() for piece in pieces for u in sorted(piece)]
+            moved = True
+            while pending and moved:
+                moved = False
+                for u in list(pending):
+                    options = sorted(
+                        (p.travel_time_s.at[u, out[w]], out[w])
+                        for w in p.neighbours.get(u, [])
+                        if w not in pending and (u, out[w]) in allowed
+                    )
+                    if options:
+                        out[u] = options[0][1]
+                        pending.remove(u)
+                        moved = True
+            split = split_pieces(out, p.neighbours, p.home_unit)
+            if not split:
+                break
+        return out
 
     def evaluate(self, plan: pd.Series) -> float:
         """The objective value of any plan under this model's weights."""

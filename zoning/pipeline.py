@@ -13,16 +13,16 @@ import geopandas as gpd
 import networkx as nx
 import pandas as pd
 
-from . import __version__
+from . import __version__, settings
 from .adjacency import build_adjacency, neighbours
-from .census import load_units
+from .census import build_units
 from .checks import Violation, check_plan
 from .errors import InputError, SolverError, format_problems
 from .io import csv_text, geojson_text, save_folder, text_writer, to_json_text
 from .maps import render_map
 from .metrics import district_metrics, zone_geometries, zone_table
 from .model import Policy, Problem, SolveOptions, ZoningModel
-from .network import load_graph
+from .network import district_polygon, download_graph, load_graph
 from .report import render_summary
 from .scenario import Scenario, load_scenario
 from .schools import assign_current, find_home_units, load_current_zones, load_schools
@@ -50,6 +50,7 @@ class Inputs:
     current: pd.Series | None = None
     current_zones: gpd.GeoDataFrame | None = None
     graph: nx.MultiDiGraph | None = None
+    notes: dict[str, Any] = field(default_factory=dict)
 
     def problem(self) -> Problem:
         """The plain-data problem for :mod:`zoning.model`."""
@@ -103,27 +104,45 @@ def _check_locks(scenario: Scenario, units: gpd.GeoDataFrame, schools: gpd.GeoDa
 def load_inputs(scenario: Scenario, *, progress: Progress = _quiet) -> Inputs:
     """Load and validate every input of a scenario and compute travel times and adjacency."""
     progress("loading units and schools")
-    units = load_units(scenario.resolve(scenario.units.path), scenario.units)
-    schools = load_schools(scenario.resolve(scenario.schools.path), scenario.schools)
+    units, notes = build_units(scenario)
+    table = scenario.resolve(scenario.schools.table) if scenario.schools.table else None
+    schools = load_schools(scenario.resolve(scenario.schools.path), scenario.schools, table=table)
     home = find_home_units(schools, units)
     _check_locks(scenario, units, schools)
     current = zones = None
     if scenario.current.path:
         zones = load_current_zones(scenario.resolve(scenario.current.path), scenario.current, schools)
-        current, _ = assign_current(units, zones)
+        weight = scenario.current.weight or ("population" if "population" in units else None)
+        current, overlap = assign_current(units, zones, weight=weight)
+        notes["current"] = {
+            "units_without_zone": sorted(overlap.index[overlap["school_id"].isna()]),
+            "units_split": {g: {"school_id": r.school_id, "share": r.share,
+                                "second_school_id": r.second_school_id, "second_share": r.second_share}
+                            for g, r in overlap[overlap["split"]].iterrows()},
+        }
+        if weight is not None:
+            notes["current"]["weight"] = weight
+            notes["current"]["people_in_other_zones"] = round(float(overlap["people_elsewhere"].sum()), 1)
     graph = None
-    if scenario.network.path:
-        progress(f"reading road network {scenario.network.path}")
-        graph = load_graph(scenario.resolve(scenario.network.path), mode=scenario.network.mode)
+    net = scenario.network
+    cache = settings.cache_folder if net.cache else None
+    if net.path or net.download:
+        if net.path:
+            progress(f"reading road network {net.path}")
+            graph = load_graph(scenario.resolve(net.path), mode=net.mode, cache_folder=cache)
+        else:
+            progress("downloading the road network from OpenStreetMap (or reading it from the cache)")
+            graph = download_graph(district_polygon(units, schools), mode=net.mode, cache_folder=cache)
         progress("computing travel times over the road network")
-        travel = compute_travel_times(units, schools, graph, mode=scenario.network.mode)
+        travel = compute_travel_times(units, schools, graph, mode=net.mode, snap=net.snap,
+                                      max_snap_m=net.max_snap_m, cache_folder=cache)
     else:
         progress("no road network given: using straight-line distance x circuity")
         travel = compute_straight_line(units, schools, circuity=scenario.network.circuity,
                                        speed_kph=scenario.network.straight_line_speed_kph)
     progress("building unit adjacency")
     adjacency = build_adjacency(units, graph)
-    return Inputs(scenario, units, schools, home, travel, adjacency, current, zones, graph)
+    return Inputs(scenario, units, schools, home, travel, adjacency, current, zones, graph, notes)
 
 
 @dataclass
@@ -158,6 +177,7 @@ class PlanResult:
             "travel_time_method": self.inputs.travel.method,
             "district": self.district,
             "violations": [str(v) for v in self.violations],
+            "inputs": self.inputs.notes,
             **self.inputs.scenario.policy_dict(),
         }
 
@@ -212,8 +232,9 @@ def output_layers(result: PlanResult) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFram
     )
     if inp.current is not None:
         out.insert(1, "current_school_id", inp.current.reindex(units.index).to_numpy())
-    if "median_income" in units:
-        out["median_income"] = units["median_income"].to_numpy()
+    for col in ("median_income", "students_moe", "low_income_moe", "median_income_moe"):
+        if col in units:
+            out[col] = units[col].round(3).to_numpy()
     geoms = zone_geometries(units, plan)
     t = result.table
     zones = gpd.GeoDataFrame(

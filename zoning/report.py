@@ -222,7 +222,7 @@ def render_summary(
     current: pd.Series | None = None,
     band: float | None = None,
     max_utilization: float | None = None,
-    travel_method: str = "",
+    travel_method: str | None = None,
     map_href: str | None = None,
     simplify_m: float = SIMPLIFY_M,
 ) -> str:

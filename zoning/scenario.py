@@ -45,6 +45,11 @@ class UnitsConfig:
     low_income_share: str | None = None
     median_income: str | None = None
     population: str | None = None
+    boundary: str | None = None
+    boundary_layer: str | None = None
+    min_inside_share: float = 0.5
+    sliver_share: float = 0.05
+    geoid_prefix: str | None = None
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,8 @@ class SchoolsConfig:
     capacity: str = "capacity"
     lon: str = "lon"
     lat: str = "lat"
+    table: str | None = None
+    table_match: str | None = None
 
 
 @dataclass(frozen=True)
@@ -67,6 +74,52 @@ class CurrentConfig:
     path: str | None = None
     layer: str | None = None
     school_id: str = "school_id"
+    weight: str | None = None
+
+
+@dataclass(frozen=True)
+class StudentsConfig:
+    """``[students]``: where student counts come from when the units file has none.
+
+    Either ``proxy`` (a units column, or an ACS-derived column such as ``acs_children_5_14``)
+    scaled so that the units add up to ``total`` enrolled students, or ``records``: a file of
+    student points (CSV with lon/lat, or GeoPackage/GeoJSON points) with a grade and an FRL flag.
+    """
+
+    proxy: str | None = None
+    total: float | None = None
+    records: str | None = None
+    layer: str | None = None
+    lon: str = "lon"
+    lat: str = "lat"
+    crs: str = "EPSG:4326"
+    grade: str | None = "grade"
+    frl: str = "frl"
+    grades: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class CensusConfig:
+    """``[census]``: ACS tables (local files) or a download of block groups and ACS tables.
+
+    Local tables: ``b01001``, ``c17002``, ``b19013`` name Census API JSON responses or
+    data.census.gov CSV exports. Download: ``state`` (2-digit FIPS) and ``county`` (3-digit),
+    optionally ``place`` (7-digit place GEOID or exact place name) to clip to a city.
+    """
+
+    b01001: str | None = None
+    c17002: str | None = None
+    b19013: str | None = None
+    state: str | None = None
+    county: str | None = None
+    place: str | None = None
+    year: int = settings.census_year
+    api_key_env: str = "CENSUS_API_KEY"
+    api_url: str = settings.census_api_url
+    tiger_url: str = settings.tiger_url
+    cache_folder: str | None = None
+    refresh: bool = False
+    timeout_s: float = settings.download_timeout_s
 
 
 @dataclass(frozen=True)
@@ -77,6 +130,14 @@ class NetworkConfig:
     mode: str = "drive"
     circuity: float = settings.circuity_factor
     straight_line_speed_kph: float = settings.straight_line_speed_kph
+    #: Download the roads of the district from OpenStreetMap (cached; reruns work offline).
+    download: bool = False
+    #: "largest_component" or "nearest_node" (then units that cannot reach a school are an error).
+    snap: str = "largest_component"
+    #: Units and schools farther than this (m) from their road node are listed in a warning.
+    max_snap_m: float = settings.max_snap_m
+    #: Cache built road graphs and travel-time matrices in ``zoning.settings.cache_folder``.
+    cache: bool = True
 
 
 @dataclass(frozen=True)
@@ -125,6 +186,8 @@ _SECTIONS: dict[str, type] = {
     "units": UnitsConfig,
     "schools": SchoolsConfig,
     "current": CurrentConfig,
+    "students": StudentsConfig,
+    "census": CensusConfig,
     "network": NetworkConfig,
     "policy": PolicyConfig,
     "objective": ObjectiveConfig,
@@ -145,6 +208,8 @@ class Scenario:
     units: UnitsConfig = field(default_factory=UnitsConfig)
     schools: SchoolsConfig = field(default_factory=SchoolsConfig)
     current: CurrentConfig = field(default_factory=CurrentConfig)
+    students: StudentsConfig = field(default_factory=StudentsConfig)
+    census: CensusConfig = field(default_factory=CensusConfig)
     network: NetworkConfig = field(default_factory=NetworkConfig)
     policy: PolicyConfig = field(default_factory=PolicyConfig)
     objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
@@ -187,6 +252,8 @@ def _type_name(hint: Any) -> str:
         return " or ".join(_type_name(a) for a in args if a is not type(None))
     if typing.get_origin(hint) is dict:
         return "a table of strings"
+    if typing.get_origin(hint) is list:
+        return "a list of strings"
     return {str: "a string", int: "an integer", float: "a number", bool: "true/false"}.get(
         hint, str(hint)
     )
@@ -200,6 +267,8 @@ def _matches(value: Any, hint: Any) -> bool:
         return isinstance(value, dict) and all(
             isinstance(k, str) and isinstance(v, str) for k, v in value.items()
         )
+    if origin is list:
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
     if hint is float:
         return isinstance(value, int | float) and not isinstance(value, bool)
     if hint is int:
@@ -241,8 +310,12 @@ def _build_section(
 
 
 def _check_values(s: Scenario, problems: list[str]) -> None:
-    if not s.units.path:
-        problems.append("`[units] path` is required: the planning units file (GeoJSON, GeoPackage, shapefile)")
+    if not s.units.path and not s.census.state:
+        problems.append(
+            "`[units] path` is required: the planning units file (GeoJSON, GeoPackage, shapefile),"
+            " unless `[census] state` and `county` ask for a download of block groups"
+        )
+    _check_census_inputs(s, problems)
     if not s.schools.path:
         problems.append("`[schools] path` is required: the schools file with capacity and location")
     p = s.policy
@@ -277,6 +350,17 @@ def _check_values(s: Scenario, problems: list[str]) -> None:
             problems.append(f"`[objective] {key}` must be >= 0; found {getattr(o, key)}")
     if s.network.mode not in ("drive", "walk"):
         problems.append(f"`[network] mode` must be \"drive\" or \"walk\"; found {s.network.mode!r}")
+    if s.network.path and s.network.download:
+        problems.append(
+            "`[network] path` and `download = true` are both set; give a road file or ask for a download,"
+            " not both"
+        )
+    if s.network.snap not in ("largest_component", "nearest_node"):
+        problems.append(
+            f"`[network] snap` must be \"largest_component\" or \"nearest_node\"; found {s.network.snap!r}"
+        )
+    if s.network.max_snap_m <= 0:
+        problems.append(f"`[network] max_snap_m` must be > 0 metres; found {s.network.max_snap_m}")
     if s.network.circuity < 1:
         problems.append(f"`[network] circuity` must be >= 1; found {s.network.circuity}")
     if s.network.straight_line_speed_kph <= 0:
@@ -298,6 +382,66 @@ def _check_values(s: Scenario, problems: list[str]) -> None:
         problems.append(
             f"`name` must use letters, digits, '.', '_' or '-' (it names the output folder); found {s.name!r}"
         )
+
+
+def _check_census_inputs(s: Scenario, problems: list[str]) -> None:
+    """Values of ``[units]`` selection keys, ``[schools] table``, ``[students]`` and ``[census]``."""
+    u, st, c = s.units, s.students, s.census
+    if not 0 < u.min_inside_share <= 1:
+        problems.append(
+            f"`[units] min_inside_share` is a share of a unit's area in 0..1; found {u.min_inside_share}"
+        )
+    if not 0 <= u.sliver_share < max(u.min_inside_share, 1e-9):
+        problems.append(
+            f"`[units] sliver_share` must be >= 0 and below `min_inside_share` ({u.min_inside_share});"
+            f" found {u.sliver_share}"
+        )
+    if s.schools.table and not s.schools.table_match:
+        problems.append(
+            "`[schools] table` needs `table_match`: the column of the schools file whose values"
+            " the table lists (e.g. table_match = \"SITE_NAME\")"
+        )
+    if st.total is not None and st.total <= 0:
+        problems.append(f"`[students] total` is the district's enrollment and must be > 0; found {st.total}")
+    if st.proxy and not st.total:
+        problems.append(
+            f"`[students] proxy = {st.proxy!r}` needs `[students] total`: the district enrollment the"
+            " proxy is scaled to (e.g. total = 4000)"
+        )
+    if st.records and (st.proxy or st.total):
+        problems.append(
+            "`[students] records` gives the counts itself; remove `[students] proxy` and `total`"
+        )
+    if st.records and s.units.low_income_share:
+        problems.append(
+            "`[students] records` gives low-income counts from the FRL flag; remove"
+            " `[units] low_income_share`"
+        )
+    if c.state is not None and not re.fullmatch(r"\d{2}", c.state):
+        problems.append(f"`[census] state` is a 2-digit FIPS code as text, e.g. \"25\"; found {c.state!r}")
+    if c.county is not None and not re.fullmatch(r"\d{3}", c.county):
+        problems.append(f"`[census] county` is a 3-digit FIPS code as text, e.g. \"017\"; found {c.county!r}")
+    if c.state and not c.county:
+        problems.append("`[census] state` needs `[census] county` (3-digit FIPS code) for a download")
+    if (c.county or c.place) and not c.state:
+        problems.append("`[census] county` and `place` need `[census] state` (2-digit FIPS code)")
+    if c.state and s.units.path:
+        problems.append(
+            "`[census] state` downloads the block groups, so `[units] path` must be empty; keep one"
+        )
+    if c.state and (c.b01001 or c.c17002 or c.b19013):
+        problems.append(
+            "`[census] state` downloads the ACS tables, so `b01001`, `c17002` and `b19013` must be"
+            " empty; keep one"
+        )
+    if not 2009 <= c.year <= 2100:
+        problems.append(f"`[census] year` is the ACS 5-year release year, e.g. 2022; found {c.year}")
+    if c.timeout_s <= 0:
+        problems.append(f"`[census] timeout_s` must be > 0 seconds; found {c.timeout_s}")
+    for key in ("api_url", "tiger_url"):
+        value = getattr(c, key)
+        if not re.match(r"https?://", value):
+            problems.append(f"`[census] {key}` must be an http(s) URL; found {value!r}")
 
 
 def scenario_from_dict(data: dict[str, Any], *, base_dir: Path, source: Path | None = None) -> Scenario:

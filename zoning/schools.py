@@ -21,8 +21,58 @@ from .scenario import CurrentConfig, SchoolsConfig
 log = logging.getLogger(__name__)
 
 
-def load_schools(path: Path, config: SchoolsConfig | None = None) -> gpd.GeoDataFrame:
+def join_school_table(points: gpd.GeoDataFrame, table_path: Path, config: SchoolsConfig, *,
+                      path: Path) -> gpd.GeoDataFrame:
+    """Keep the school points listed in a table and take their id, name and capacity from it.
+
+    The table (CSV) has a column named like ``[schools] table_match`` whose values equal that
+    column of the points file (e.g. ``SITE_NAME``), and the ``[schools] id``, ``capacity`` and
+    optionally ``name`` columns. Points not in the table are dropped (a city's file of every
+    school site -> the elementary schools planned for).
+
+    Raises
+    ------
+    InputError
+        Missing columns, table rows matching no point, points matched twice.
+    """
+    match = config.table_match or ""
+    table = read_table(table_path, "school table", key="[schools] table", string_columns=(match, config.id))
+    require_columns(table, {match: "[schools] table_match", config.id: "[schools] id",
+                            config.capacity: "[schools] capacity"}, table_path, "school table")
+    require_columns(points, {match: "[schools] table_match"}, path, "schools")
+    keys = points[match].astype(str).str.strip()
+    wanted = table[match].astype(str).str.strip()
+    problems: list[str] = []
+    dup_rows = sorted(wanted[wanted.duplicated()].unique())
+    if dup_rows:
+        problems.append(f"table rows repeat `{match}` values {dup_rows}")
+    unmatched = sorted(set(wanted) - set(keys))
+    if unmatched:
+        problems.append(
+            f"`{match}` values {unmatched} match no school in `{path}` (its values include"
+            f" {sorted(set(keys))[:12]}); fix the spelling in the table"
+        )
+    twice = sorted(k for k in set(wanted) if int((keys == k).sum()) > 1)
+    if twice:
+        problems.append(f"`{match}` values {twice} match several points in `{path}`; make them unique")
+    if problems:
+        raise InputError(format_problems(f"school table `{table_path}`", problems))
+    columns = [c for c in (config.id, config.name, config.capacity) if c in table.columns]
+    info = table.assign(_key=wanted)[["_key", *columns]].set_index("_key")
+    kept = points[keys.isin(set(wanted)).to_numpy()].copy()
+    kept_keys = keys[keys.isin(set(wanted))]
+    for col in columns:
+        kept[col] = info[col].reindex(kept_keys.to_numpy()).to_numpy()
+    log.info("kept %d of %d school points listed in %s", len(kept), len(points), table_path)
+    return kept
+
+
+def load_schools(path: Path, config: SchoolsConfig | None = None, *,
+                 table: Path | None = None) -> gpd.GeoDataFrame:
     """Read schools from GeoJSON/GeoPackage points or a CSV with lon/lat columns.
+
+    With ``[schools] table``, only the points listed in that CSV are kept, and their id, name
+    and capacity come from it (see :func:`join_school_table`); ``table`` is its resolved path.
 
     Returns
     -------
@@ -52,8 +102,12 @@ def load_schools(path: Path, config: SchoolsConfig | None = None) -> gpd.GeoData
             )
         raw = gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326")
     else:
-        raw = read_vector(path, "schools", key=key, layer=config.layer, string_columns=(config.id,))
-        require_columns(raw, {config.id: "[schools] id", config.capacity: "[schools] capacity"}, path, "schools")
+        raw = read_vector(path, "schools", key=key, layer=config.layer,
+                          string_columns=() if config.table else (config.id,))
+        if config.table:
+            raw = join_school_table(raw, Path(table) if table else Path(config.table), config, path=path)
+        require_columns(raw, {config.id: "[schools] id", config.capacity: "[schools] capacity"},
+                        path, "schools")
     ids = raw[config.id].astype(str).str.strip()
     problems: list[str] = []
     if (ids == "").any() or raw[config.id].isna().any():
@@ -130,40 +184,93 @@ def load_current_zones(path: Path, config: CurrentConfig, schools: gpd.GeoDataFr
 
 
 def assign_current(
-    units: gpd.GeoDataFrame, zones: gpd.GeoDataFrame, *, weight: str | None = None
-) -> tuple[pd.Series, pd.Series]:
-    """Current school of each unit by largest overlap with today's zones.
+    units: gpd.GeoDataFrame,
+    zones: gpd.GeoDataFrame,
+    *,
+    weight: str | None = None,
+    split_share: float = 0.05,
+) -> tuple[pd.Series, pd.DataFrame]:
+    """Current school of each unit: the zone holding the largest part of it.
 
     Parameters
     ----------
     units
         Units (contract above).
     zones
-        Current zones with ``school_id`` and polygons.
+        Current zones with ``school_id`` and polygons (several polygons may share a school).
     weight
-        Column of ``units`` that weights overlaps (e.g. population); overlap area is
-        proportional to it within a unit, so the choice only matters for reporting shares.
+        Column of ``units`` (e.g. ``population`` or ``students``) measuring the people a unit
+        holds. People are taken as spread evenly over a unit's area, so a unit goes to the
+        zone with the most of its people (which is the largest piece by area), and the report
+        states how many people live in the other pieces.
+    split_share
+        A unit is reported as split when more than this share of it lies outside its zone.
 
     Returns
     -------
-    (Series, Series)
-        ``geoid -> school_id`` (units overlapping no zone are left out), and the share of each
-        unit's area in its largest zone (below 1 means the unit is split between zones).
+    (Series, DataFrame)
+        ``geoid -> school_id`` (units overlapping no zone are left out, and logged), and per
+        unit (every unit): ``school_id``, ``share`` (of the unit in that zone),
+        ``second_school_id``, ``second_share``, ``outside_share`` (in no zone), ``split`` and,
+        with ``weight``, ``people_elsewhere`` (weight living outside the chosen zone).
+
+    Raises
+    ------
+    InputError
+        When ``weight`` is not a column of the units.
     """
+    if weight is not None and weight not in units.columns:
+        raise InputError(
+            f"`[current] weight` names `{weight}`, which is not a units column; use one of"
+            f" {[c for c in units.columns if c != 'geometry']}"
+        )
     crs = units.estimate_utm_crs()
-    u = units[["geometry"]].to_crs(crs).reset_index()
+    u = units[["geometry"]].to_crs(crs)
+    area = u.geometry.area
+    u = u.reset_index()
     z = zones[["school_id", "geometry"]].to_crs(crs)
     pieces = gpd.overlay(u, z, how="intersection", keep_geom_type=True)
-    if pieces.empty:
-        return pd.Series(dtype=object, name="school_id"), pd.Series(dtype=float)
-    pieces["area"] = pieces.geometry.area
-    by = pieces.groupby(["geoid", "school_id"], sort=True)["area"].sum().reset_index()
-    by = by.sort_values(["geoid", "area", "school_id"], ascending=[True, False, True])
-    best = by.drop_duplicates("geoid")
-    total = by.groupby("geoid")["area"].sum()
-    share = (best.set_index("geoid")["area"] / total).rename("overlap_share")
-    current = best.set_index("geoid")["school_id"].rename("school_id")
-    split = share[share < 0.95]
+    columns = ["school_id", "share", "second_school_id", "second_share", "outside_share", "split"]
+    report = pd.DataFrame(index=units.index.copy(), columns=columns)
+    report["share"] = 0.0
+    report["second_share"] = 0.0
+    report["outside_share"] = 1.0
+    report["split"] = False
+    if not pieces.empty:
+        pieces["area"] = pieces.geometry.area
+        by = pieces.groupby(["geoid", "school_id"], sort=True)["area"].sum().reset_index()
+        by["share"] = by["area"] / area.reindex(by["geoid"]).to_numpy()
+        by = by[by["share"] > 1e-4]  # zones that only touch a unit along its edge
+        by = by.sort_values(["geoid", "share", "school_id"], ascending=[True, False, True])
+        ranked = by.assign(rank=by.groupby("geoid").cumcount())
+        first = ranked[ranked["rank"] == 0].set_index("geoid")
+        second = ranked[ranked["rank"] == 1].set_index("geoid")
+        covered = by.groupby("geoid")["share"].sum().clip(upper=1.0)
+        report.loc[first.index, "school_id"] = first["school_id"]
+        report.loc[first.index, "share"] = first["share"].clip(upper=1.0)
+        report.loc[second.index, "second_school_id"] = second["school_id"]
+        report.loc[second.index, "second_share"] = second["share"].clip(upper=1.0)
+        report.loc[covered.index, "outside_share"] = (1.0 - covered).clip(lower=0.0)
+    report["share"] = report["share"].astype(float).round(6)
+    report["second_share"] = report["second_share"].astype(float).round(6)
+    report["outside_share"] = report["outside_share"].astype(float).round(6)
+    report["split"] = report["school_id"].notna() & (report["share"] < 1.0 - split_share)
+    if weight is not None:
+        people = pd.to_numeric(units[weight], errors="coerce").fillna(0.0)
+        report["people_elsewhere"] = (people * (1.0 - report["share"])).round(3)
+    current = report["school_id"].dropna().astype(str).rename("school_id")
+    current.index.name = "geoid"
+    outside = report.index[report["school_id"].isna()]
+    if len(outside):
+        log.warning("%d units overlap no current zone and have no current school: %s",
+                    len(outside), sorted(outside)[:10])
+    split = report[report["split"]]
     if len(split):
-        log.info("%d units are split between current zones (largest share used)", len(split))
-    return current.reindex(units.index).dropna(), share
+        detail = "; ".join(
+            f"{g}: {r.share:.0%} {r.school_id}"
+            + (f", {r.second_share:.0%} {r.second_school_id}" if isinstance(r.second_school_id, str) else "")
+            + (f", {r.outside_share:.0%} in no zone" if r.outside_share > 0.005 else "")
+            for g, r in split.head(10).iterrows()
+        )
+        log.warning("%d units are split between current zones (largest part used): %s", len(split), detail)
+    return current, report

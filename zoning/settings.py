@@ -50,6 +50,14 @@ straight_line_speed_kph: float = 30.0
 #: Warn when a unit or school snaps farther than this from its road node.
 max_snap_m: float = 500.0
 
+#: A unit or school farther than this from the road network's main component is not covered by
+#: the road file at all (wrong extract, wrong place): an error, not a warning. None disables it.
+max_snap_error_m: float | None = 5000.0
+
+#: Margin (m) added around the units and schools when downloading the road network, so roads just
+#: outside the district that shorten trips inside it are kept.
+download_buffer_m: float = 1000.0
+
 #: Two unit polygons are neighbours when their boundaries share at least this length.
 min_shared_boundary_m: float = 1.0
 
@@ -59,7 +67,19 @@ touch_tolerance_m: float = 0.5
 #: Default solver and its limits.
 solver: str = "highs"
 time_limit_s: float = 120.0
-mip_gap: float = 0.0
+mip_gap: float = 1e-4
 
 #: Number of nearest schools (by travel time) a unit may be assigned to; 0 means all.
 candidate_schools: int = 0
+
+#: Census Data API root; ACS 5-year tables are read from ``{census_api_url}/{year}/acs/acs5``.
+census_api_url: str = "https://api.census.gov/data"
+
+#: TIGER/Line root; block groups are ``{tiger_url}/TIGER{year}/BG/tl_{year}_{state}_bg.zip``.
+tiger_url: str = "https://www2.census.gov/geo/tiger"
+
+#: ACS 5-year release (its last year) and TIGER/Line vintage used for downloads.
+census_year: int = 2022
+
+#: Seconds to wait for a Census server before giving up.
+download_timeout_s: float = 60.0
