@@ -653,6 +653,14 @@ def _validate(
         problems.append("`units` is empty; a map needs at least one unit")
     if units.crs is None:
         problems.append("`units` has no CRS; expected EPSG:4326. Set it with `.set_crs(4326)`")
+    if schools.crs is None:
+        problems.append("`schools` has no CRS; expected EPSG:4326. Set it with `.set_crs(4326)`")
+    not_points = [str(s) for s, g in schools.geometry.items() if g is None or g.geom_type != "Point"]
+    if not_points:
+        problems.append(
+            f"`schools` must be points; found other geometry for {not_points[:10]}."
+            " Use each school's location"
+        )
     for col in ("name", "capacity"):
         if col not in schools.columns:
             problems.append(f"`schools` has no column `{col}`; found {list(schools.columns)}")
