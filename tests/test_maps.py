@@ -318,7 +318,8 @@ def test_thousand_unit_map_is_under_three_megabytes(large: dict) -> None:
          r"`current` names schools not in `schools`: \['S99'\]"),
         (lambda p: p.update(schools=p["schools"].set_crs(None, allow_override=True)),
          "`schools` has no CRS; expected EPSG:4326"),
-        (lambda p: p.update(schools=p["schools"].set_geometry(shapely.buffer(p["schools"].geometry.to_numpy(), 0.001))),
+        (lambda p: p.update(schools=p["schools"].set_geometry(
+            shapely.buffer(p["schools"].geometry.to_numpy(), 0.001))),
          r"`schools` must be points; found other geometry for \['S01', 'S02'"),
         (lambda p: p.update(schools=p["schools"].drop(columns="capacity")),
          "`schools` has no column `capacity`"),
