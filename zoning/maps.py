@@ -139,7 +139,8 @@ def zone_colours(
     Zones are coloured in DSATUR order (most constrained first). Each takes, in this order of
     preference: a colour not within ``CONFUSABLE_DELTA_E`` of a neighbour's colour (see
     :func:`colour_distance`); while the palette lasts (15 colours), a colour no other school
-    has; an Okabe-Ito colour; the colour whose nearest zone of that colour is farthest away.
+    has; an Okabe-Ito colour; the least used colour; the colour whose nearest zone of that colour
+    is farthest away.
     A neighbour's own colour is never taken (unless a zone touches every colour).
 
     Parameters
@@ -191,7 +192,7 @@ def zone_colours(
                 x, y = positions[node]
                 spread = -min((math.hypot(x - a, y - b) for a, b in same), default=math.inf)
             reused = unique and uses[i] > 0
-            return (closest < CONFUSABLE_DELTA_E, reused, i >= len(OKABE_ITO), spread, uses[i], i)
+            return (closest < CONFUSABLE_DELTA_E, reused, i >= len(OKABE_ITO), uses[i], spread, i)
 
         pick = min(free, key=key)
         chosen[node] = pick
