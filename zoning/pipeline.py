@@ -23,6 +23,7 @@ from .maps import render_map
 from .metrics import district_metrics, zone_geometries, zone_table
 from .model import Policy, Problem, SolveOptions, ZoningModel
 from .network import district_polygon, download_graph, load_graph
+from .report import render_summary
 from .scenario import Scenario, load_scenario
 from .schools import assign_current, find_home_units, load_current_zones, load_schools
 from .traveltime import TravelTimes, compute_straight_line, compute_travel_times
@@ -256,18 +257,33 @@ def output_layers(result: PlanResult) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFram
     return out, zones
 
 
-def save_plan(result: PlanResult, folder: Path) -> Path:
+def save_plan(result: PlanResult, folder: Path, *, offline: bool | None = None) -> Path:
     """Write the output contract into ``folder`` atomically.
 
     Files: ``units.geojson``, ``zones.geojson``, ``assignment.csv``, ``schools.csv``,
-    ``metrics.json``, ``map.html``.
+    ``metrics.json``, ``map.html`` (interactive map) and ``summary.html`` (printable page).
+    ``offline`` (default: the scenario's ``[output] offline``) inlines every asset of the map.
     """
     units, zones = output_layers(result)
     inp = result.inputs
-    fmap = render_map(units, zones, inp.schools, result.table, result.district,
-                      title=inp.scenario.name, status=result.status, current=inp.current,
-                      travel_method=inp.travel.method)
+    sc = inp.scenario
+    map_units = units
+    if inp.current is not None:
+        tt = inp.travel.seconds
+        cur = inp.current.reindex(units.index)
+        map_units = units.assign(current_travel_time_s=[
+            float(tt.at[u, s]) if isinstance(s, str) and s in tt.columns else float("nan")
+            for u, s in cur.items()
+        ])
+    fmap = render_map(map_units, zones, inp.schools, result.table, result.district, title=sc.name,
+                      status=result.status, current=inp.current, current_zones=inp.current_zones,
+                      offline=sc.output.offline if offline is None else offline, band=sc.policy.band,
+                      travel_method=inp.travel.method, summary_href="summary.html")
     html = fmap.get_root().render()
+    summary = render_summary(map_units, zones, inp.schools, result.table, result.district, title=sc.name,
+                             status=result.status, current=inp.current, band=sc.policy.band,
+                             max_utilization=sc.policy.max_utilization, travel_method=inp.travel.method,
+                             map_href="map.html")
     table = result.table.copy()
     writers = {
         "units.geojson": text_writer(geojson_text(units, name="units")),
@@ -276,6 +292,7 @@ def save_plan(result: PlanResult, folder: Path) -> Path:
         "schools.csv": text_writer(csv_text(table)),
         "metrics.json": text_writer(to_json_text(result.metrics_json())),
         "map.html": text_writer(html),
+        "summary.html": text_writer(summary),
     }
     return save_folder(folder, writers)
 
