@@ -648,7 +648,9 @@ class ZoningModel:
             prob, _ = self._build(cuts)
             self.rounds_ += 1
             warm = self._warm_values(best) if best is not None else None
-            last = self._run(prob, remaining, warm, gap_now)
+            reserve = 0.0 if best is not None else min(HEURISTIC_SHARE * self.options.time_limit_s,
+                                                       HEURISTIC_S_PER_UNIT * len(inst.units))
+            last = self._run(prob, max(remaining - reserve, 0.05), warm, gap_now)
             if last.infeasible:
                 self.status_ = INFEASIBLE
                 self.seconds_ = time.perf_counter() - start
