@@ -26,7 +26,7 @@ from .compare import (
     render_compare_page,
 )
 from .errors import InfeasibleError, InputError, SolverError, format_problems
-from .files import read_table, require_columns
+from .files import read_table
 from .io import (
     csv_text,
     geojson_text,
@@ -356,10 +356,16 @@ def read_plan(path: Path, inputs: Inputs) -> pd.Series:
         Missing or unreadable file, missing columns.
     """
     path = Path(path)
-    key = "the PLAN argument"
+    if not path.is_file():
+        raise InputError(f"plan file `{path}` does not exist; give a CSV with columns geoid,school_id"
+                         " (such as `assignment.csv` of an output folder) or a file of zone polygons")
     if path.suffix.lower() == ".csv":
-        df = read_table(path, "plan", key=key, string_columns=("geoid", "school_id"))
-        require_columns(df, {"geoid": "a `geoid` column", "school_id": "a `school_id` column"}, path, "plan")
+        df = read_table(path, "plan", key="PLAN", string_columns=("geoid", "school_id"))
+        missing = [c for c in ("geoid", "school_id") if c not in df.columns]
+        if missing:
+            raise InputError(f"plan file `{path}` has no column {' or '.join(f'`{c}`' for c in missing)};"
+                             f" found columns {list(df.columns)}. A plan CSV has the header"
+                             " `geoid,school_id`, like `assignment.csv` of an output folder")
         geoid = df["geoid"].astype(str).str.strip()
         school = df["school_id"].where(df["school_id"].notna()).astype(object)
         school = school.map(lambda s: s.strip() if isinstance(s, str) and s.strip() else None)
