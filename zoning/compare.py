@@ -62,6 +62,8 @@ class Proposal:
         ``units.geojson`` indexed by ``geoid`` (``school_id``, ``students``, ...).
     zones
         ``zones.geojson`` indexed by ``school_id``.
+    schools
+        School points (the ``schools`` layer of ``plan.gpkg``), or None when the folder has none.
     """
 
     name: str
@@ -69,6 +71,7 @@ class Proposal:
     metrics: dict[str, Any]
     units: gpd.GeoDataFrame
     zones: gpd.GeoDataFrame
+    schools: gpd.GeoDataFrame | None = None
 
     @property
     def plan(self) -> pd.Series:
@@ -113,7 +116,12 @@ def load_proposal(folder: Path, *, name: str | None = None) -> Proposal:
                          " again with `zoning plan`")
     units = units.set_index("geoid")
     zones = zones.set_index("school_id")
-    return Proposal(name or folder.name, folder, metrics, units, zones)
+    schools = None
+    if (folder / "plan.gpkg").is_file():
+        schools = read_vector(folder / "plan.gpkg", "proposal schools", key="the proposal folder",
+                              layer="schools", string_columns=("school_id",))
+        schools = schools.set_index("school_id") if "school_id" in schools.columns else None
+    return Proposal(name or folder.name, folder, metrics, units, zones, schools)
 
 
 def load_proposals(folders: list[Path]) -> list[Proposal]:
@@ -338,6 +346,18 @@ def render_svg_map(proposal: Proposal, *, colours: dict[str, str], projector: _P
             if geoid in changed:
                 out.append(f'<path d="{_path_data(geom)}"/>')
         out.append("</g>")
+    if proposal.schools is not None and len(proposal.schools):
+        out.append('<g class="schools">')
+        points = projector.transform(proposal.schools.geometry.to_numpy())
+        for (sid, row), pt in zip(proposal.schools.iterrows(), points, strict=True):
+            if pt is None or pt.is_empty:
+                continue
+            pt = pt.centroid
+            label = f"{row.get('name', sid)} ({sid})"
+            fill = colours.get(str(sid), "#bbbbbb")
+            out.append(f'<circle cx="{pt.x:.1f}" cy="{pt.y:.1f}" r="4" fill="{fill}">'
+                       f"<title>{html.escape(label)}</title></circle>")
+        out.append("</g>")
     out.append("</svg>")
     return "".join(out)
 
@@ -357,6 +377,7 @@ svg.map .units path{stroke:#fff;stroke-width:.3;fill-rule:evenodd}
 svg.map .zones path{fill:none;stroke:#000;stroke-width:1.4;fill-rule:evenodd}
 svg.map .changed path{fill:none;stroke:#c00000;stroke-width:1.1;stroke-dasharray:3 2}
 svg.map .units path.hl{stroke:#000;stroke-width:2}
+svg.map .schools circle{stroke:#000;stroke-width:1.5}
 .legend span{display:inline-block;margin:0 10px 4px 0}
 .legend i{display:inline-block;width:12px;height:12px;margin-right:4px;vertical-align:-1px;
 border:1px solid #666}

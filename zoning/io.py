@@ -188,7 +188,7 @@ def geopackage_writer(layers: dict[str, gpd.GeoDataFrame], *,
         try:
             for name in layers:
                 pyogrio.write_dataframe(_layer_frame(layers[name], decimals=decimals), path,
-                                        layer=name, driver="GPKG", promote_to_multi=True)
+                                        layer=name, driver="GPKG")
         finally:
             pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": None})
 
