@@ -263,5 +263,5 @@ def test_frontier_chart_is_deterministic() -> None:
     assert figure_bytes(again, fmt="png") == png and figure_bytes(again, fmt="svg") == svg
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     text = svg.decode()
-    assert "<dc:date>" not in text and "band 0.05: infeasible" in text
+    assert "<dc:date>" not in text and "No plan (infeasible: band 0.05)" in text
     assert "Mean travel time (min)" in text and "Students who change school (%)" in text

@@ -17,6 +17,7 @@ import io
 import json
 import logging
 import math
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -571,17 +572,22 @@ def render_frontier_chart(frontier: pd.DataFrame, *, parameter: str = "band",
         if has.any():
             order = np.argsort(x[has].to_numpy(), kind="stable")
             ax.plot(x[has].to_numpy()[order], y[has].to_numpy()[order], color="#777777", lw=1, zorder=1)
-            ax.scatter(x[has & optimal], y[has & optimal], color="#0072B2", zorder=2, label="optimal")
-            ax.scatter(x[has & ~optimal], y[has & ~optimal], facecolor="white", edgecolor="#D55E00",
-                       zorder=2, label="feasible (time limit, gap > 0)")
+            if (has & optimal).any():
+                ax.scatter(x[has & optimal], y[has & optimal], color="#0072B2", zorder=2, label="optimal")
+            if (has & ~optimal).any():
+                ax.scatter(x[has & ~optimal], y[has & ~optimal], facecolor="white", edgecolor="#D55E00",
+                           zorder=2, label="feasible (time limit, gap > 0)")
             labels: dict[tuple[float, float], list[str]] = {}
             for xi, yi, v in zip(x[has], y[has], solved.loc[has, parameter], strict=True):
                 labels.setdefault((round(float(xi), 6), round(float(yi), 6)), []).append(f"{float(v):g}")
+            right = float(x[has].max())
             for (xi, yi), names in labels.items():
-                ax.annotate(", ".join(names), (xi, yi), textcoords="offset points", xytext=(4, 4), fontsize=8)
+                at_right = len(labels) > 1 and xi >= right - 1e-9
+                ax.annotate(", ".join(names), (xi, yi), textcoords="offset points", fontsize=8,
+                            xytext=(-4, 4) if at_right else (4, 4), ha="right" if at_right else "left")
         else:
-            ax.text(0.5, 0.5, "no current boundaries in the scenario" if col == "moved_share" else "no plan",
-                    transform=ax.transAxes, ha="center", va="center", color="#777777")
+            empty = "no plan" if solved.empty else "no current boundaries in the scenario"
+            ax.text(0.5, 0.5, empty, transform=ax.transAxes, ha="center", va="center", color="#777777")
             ax.set_xticks([])
             ax.set_yticks([])
         ax.set_xlabel("Worst deviation from district low-income share (points)")
@@ -591,12 +597,15 @@ def render_frontier_chart(frontier: pd.DataFrame, *, parameter: str = "band",
     if handles:
         axes[0].legend(fontsize=8, loc="best")
     unsolved = frontier[frontier["worst_deviation"].isna()]
+    lines: list[str] = []
     if len(unsolved):
-        text = "; ".join(f"{parameter} {float(r[parameter]):g}: {r['status']}"
-                         for _, r in unsolved.iterrows())
-        fig.text(0.01, 0.01, f"No plan: {text}", fontsize=8, color="#aa0000")
+        groups = unsolved.groupby("status", sort=False)[parameter]
+        text = "; ".join(f"{status}: {parameter} " + ", ".join(f"{float(v):g}" for v in values)
+                         for status, values in groups)
+        lines = textwrap.wrap(f"No plan ({text})", width=150)
+        fig.text(0.01, 0.01, "\n".join(lines), fontsize=8, color="#aa0000", va="bottom")
     fig.suptitle(title or f"Trade-off frontier over {parameter}", fontsize=12)
-    fig.tight_layout(rect=(0, 0.04 if len(unsolved) else 0, 1, 1))
+    fig.tight_layout(rect=(0, 0.035 * len(lines), 1, 1))
     return fig
 
 
