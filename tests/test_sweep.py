@@ -162,6 +162,7 @@ def test_sweep_through_the_cli(tmp_path: Path, capsys: pytest.CaptureFixture) ->
 
 
 @pytest.mark.shared_data
+@pytest.mark.slow
 def test_band_sweep_on_cambridge(shared_data: Path, tmp_path: Path) -> None:
     start = time.perf_counter()
     frontier = run_sweep(ROOT / "bench" / "cambridge" / "scenario.toml", "band",

@@ -15,6 +15,7 @@ followed (and an interrupted one still shows the points done).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import re
@@ -284,7 +285,8 @@ def run_sweep(scenario: Scenario | str | Path, parameter: str, values: list[floa
         point = SweepPoint(parameter, value, sc.policy.band, status="", warm_start=warm_name)
         start = time.perf_counter()
         try:
-            result = solve(inputs, scenario=sc, warm_start=warm)
+            # the point's own scenario travels with its inputs, so maps and reports show its policy
+            result = solve(dataclasses.replace(inputs, scenario=sc), warm_start=warm)
         except InfeasibleError as exc:
             point.status, point.note = INFEASIBLE, str(exc)
             point.seconds = time.perf_counter() - start
