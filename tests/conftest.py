@@ -31,6 +31,26 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+@pytest.fixture
+def shared_file():
+    """``shared_file("reno-nv-osm/reno_east3.osm")``: a file under ``../shared/data``, or skip."""
+
+    def get(relative: str) -> Path:
+        return shared_path(*relative.split("/"))
+
+    return get
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point ``zoning.settings.cache_folder`` at a fresh folder so tests never write to ~/.cache."""
+    from zoning import settings
+
+    folder = tmp_path_factory.mktemp("cache")
+    monkeypatch.setattr(settings, "cache_folder", folder)
+    return folder
+
+
 def grid_units(n: int = 3, *, size_deg: float = 0.01, students: float = 10.0) -> gpd.GeoDataFrame:
     """An n x n grid of square units near (40N, 95W), ids ``g<row><col>``, row 0 at the south."""
     rows = []

@@ -46,7 +46,7 @@ def test_cambridge_inputs(shared_data: Path) -> None:
     share = units["low_income"].sum() / units["students"].sum()
     assert 0.2 < share < 0.35  # households under $50k, weighted by households
     assert inputs.notes["selection"]["kept"] == 88 and inputs.notes["selection"]["slivers"] == []
-    assert inputs.travel.method == "road network (drive)"
+    assert inputs.travel.method == "road network (drive) from cambridge_centerlines_drive.graphml"
     assert inputs.travel.seconds.notna().all().all()
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
+import geopandas as gpd
 import pytest
 from _scenario_data import SCENARIO, row_split_plan, write_district
 
@@ -84,12 +86,16 @@ def test_check_plan_names_each_violation(district: Path, tmp_path: Path,
 
 def test_check_plan_on_the_demo_today(capsys: pytest.CaptureFixture) -> None:
     """Today's demo boundaries: today's metrics and each violation named (exit code 4)."""
+    units = gpd.read_file(ROOT / "data" / "demo" / "units.geojson")
+    students, low = units["students"].sum(), units["low_income"].sum()
     code = main(["check-plan", str(ROOT / "data" / "demo" / "scenario.toml"), "--current"])
     out = capsys.readouterr().out
     assert code == EXIT_VIOLATIONS
-    assert "district: 4607 students, low-income 35.9%" in out
-    assert "integration: dissimilarity" in out and "zones outside the band" in out
-    assert "band [S10]: low-income share" in out and "capacity [S07]" in out
+    assert f"district: {students:.0f} students, low-income {low / students:.1%}" in out
+    assert "plan: current boundaries (current_zones.geojson) (checked, not solved)" in out
+    outside = int(re.search(r"(\d+) zones outside the band", out).group(1))
+    assert outside > 0 and out.count("  - band [") == outside
+    assert "violations of the policy:" in out and "  - capacity [" in out
 
 
 @pytest.mark.parametrize(("args", "message"), [

@@ -63,7 +63,7 @@ def test_check_inputs_reports_the_district(inputs) -> None:  # noqa: ANN001
     assert report["students"] == 320 and report["seats"] == 400
     assert report["district_low_income_share"] == pytest.approx(145 / 320)
     assert report["current_units"] == 16 and report["unreachable_pairs"] == 0
-    assert report["travel_time_method"].startswith("straight line")
+    assert report["travel_time_method"].startswith("straight-line estimate")
 
 
 def test_check_inputs_names_every_clash(inputs) -> None:  # noqa: ANN001

@@ -62,9 +62,13 @@ def format_summary(result) -> str:  # noqa: ANN001 - PlanResult, imported lazily
 
 def _cmd_plan(args: argparse.Namespace) -> int:
     from .pipeline import run_plan
+    from .scenario import load_scenario
 
     start = time.perf_counter()
-    result, folder = run_plan(Path(args.scenario), out=Path(args.out) if args.out else None,
+    scenario = load_scenario(Path(args.scenario))
+    if args.offline is not None:
+        scenario = scenario.replace(output={"offline": args.offline})
+    result, folder = run_plan(scenario, out=Path(args.out) if args.out else None,
                               progress=_progress(start))
     print(format_summary(result))
     print(f"outputs: {folder}")
@@ -192,6 +196,12 @@ def build_parser() -> argparse.ArgumentParser:
     plan = sub.add_parser("plan", help="solve a scenario and write maps and exports")
     plan.add_argument("scenario", help="scenario TOML file")
     plan.add_argument("--out", help="output folder (default: maps/<scenario name>)")
+    web = plan.add_mutually_exclusive_group()
+    web.add_argument("--offline", dest="offline", action="store_true", default=None,
+                     help="map.html inlines Leaflet and every asset: no network needed (default,"
+                          " or the scenario's `[output] offline`)")
+    web.add_argument("--online", dest="offline", action="store_false",
+                     help="map.html loads Leaflet from its CDN and shows the street basemap")
     plan.set_defaults(func=_cmd_plan)
 
     check = sub.add_parser("check", help="validate a scenario and its inputs without solving")

@@ -43,6 +43,12 @@ NO_PLAN = "no plan found in time"
 OPTIMAL_GAP = 1e-4
 #: Share of the time limit (at most 10 s) spent on the heuristic start plan.
 HEURISTIC_SHARE = 0.1
+#: Share of the time limit for the first plan under layered contiguity, and its gap.
+LAYERED_SHARE = 0.3
+LAYERED_GAP = 0.005
+#: Share of the time limit that cutting planes on the LP relaxation may use, and their rounds.
+ROOT_CUT_SHARE = 0.4
+ROOT_CUT_ROUNDS = 50
 #: Relative gap to which rounds that may still find split zones are solved.
 EXPLORE_GAP = 0.02
 
@@ -314,7 +320,14 @@ class ZoningModel:
         self.cuts_: int = 0
 
     # ----------------------------------------------------------------- building
-    def _build(self, cuts: list[tuple[list[str], list[str]]]) -> tuple[pulp.LpProblem, dict]:
+    def _build(self, cuts: list[tuple[list[str], list[str]]], *,
+               layered: bool = False) -> tuple[pulp.LpProblem, dict]:
+        """The program with the given separator cuts.
+
+        With ``layered``, each unit of a zone must instead have a neighbour in the zone that is
+        fewer links away from the school's unit: a restriction (it excludes some contiguous
+        zones) whose every plan is contiguous, used to find a good first plan quickly.
+        """
         p, pol = self.problem, self.policy
         prob = pulp.LpProblem("zoning", pulp.LpMinimize)
         pairs = self.pairs
@@ -365,10 +378,15 @@ class ZoningModel:
             self._add_flow(prob, x, by_school)
         if pol.contiguity:
             homes = set(p.home_unit)
-            for (u, s), var in (x.items() if self.options.neighbour_rows else ()):
+            hops = self._hops(by_school) if layered else {}
+            for (u, s), var in (x.items() if self.options.neighbour_rows or layered else ()):
                 if u in homes and p.home_unit.get(s) == u:
                     continue
-                nbr = [x[(w, s)] for w in p.neighbours.get(u, []) if (w, s) in x]
+                if layered:
+                    d = hops[s]
+                    nbr = [x[(w, s)] for w in p.neighbours.get(u, []) if (w, s) in x and d[w] < d[u]]
+                else:
+                    nbr = [x[(w, s)] for w in p.neighbours.get(u, []) if (w, s) in x]
                 prob += (pulp.LpAffineExpression([(var, 1)] + [(v, -1) for v in nbr]) <= 0,
                          f"nb_{u}_{s}")
             # a piece cut off once is cut off for every school whose unit lies outside it
@@ -384,6 +402,25 @@ class ZoningModel:
                                      f"cut{k}_{u}_{s}")
         prob += pulp.LpAffineExpression(objective)
         return prob, x
+
+    def _hops(self, by_school: dict) -> dict[str, dict[str, int]]:
+        """Links from each school's unit to every unit it may take, through units it may take."""
+        out: dict[str, dict[str, int]] = {}
+        for s, members in by_school.items():
+            inside = {u for u, _ in members}
+            home = self.problem.home_unit.get(s)
+            dist = {home: 0}
+            frontier = [home]
+            while frontier:
+                nxt = []
+                for u in frontier:
+                    for w in self.problem.neighbours.get(u, []):
+                        if w in inside and w not in dist:
+                            dist[w] = dist[u] + 1
+                            nxt.append(w)
+                frontier = nxt
+            out[s] = {u: dist.get(u, 10**9) for u in inside}
+        return out
 
     def _add_flow(self, prob: pulp.LpProblem, x: dict, by_school: dict) -> None:
         """Single-commodity flow contiguity: each school's unit sends one unit of flow to every
@@ -566,6 +603,16 @@ class ZoningModel:
             offer(heuristic.to_series(inst, heuristic.local_search(inst, grown, time_limit_s=budget)))
             if progress and best is not None:
                 progress(f"heuristic plan: objective {best_obj:.1f}")
+        if self.policy.contiguity and self.options.contiguity_method == "cuts":
+            budget = LAYERED_SHARE * self.options.time_limit_s
+            prob, _ = self._build([], layered=True)
+            first = self._run(prob, budget, self._warm_values(best) if best is not None else None,
+                              max(target, LAYERED_GAP))
+            if first.values is not None:
+                offer(self._plan_from(first.values))
+                if progress:
+                    progress(f"first plan (layered contiguity): objective {best_obj:.1f}")
+            self._root_cuts(cuts, start, progress)
         gap_now = max(target, EXPLORE_GAP) if self.policy.contiguity else target
         while True:
             remaining = self.options.time_limit_s - (time.perf_counter() - start)
@@ -627,6 +674,56 @@ class ZoningModel:
         else:
             self.status_ = FEASIBLE
         return self
+
+    def _root_cuts(self, cuts: list[tuple[list[str], list[str]]], start: float,
+                   progress: Callable[[str], None] | None) -> None:
+        """Cutting planes on the LP relaxation before any branching.
+
+        For each school, the units with a positive share in the zone form a support graph; a
+        piece of it that does not reach the school's unit yields separator cuts
+        ``x[u, s] <= sum_{w in N(C)} x[w, s]``, added when the LP point violates them. Repeats
+        until no cut is violated or the budget (a share of the time limit) is spent.
+        """
+        p = self.problem
+        budget = ROOT_CUT_SHARE * self.options.time_limit_s
+        keys = list(zip(self.pairs["geoid"], self.pairs["school_id"], strict=True))
+        for _ in range(ROOT_CUT_ROUNDS):
+            if time.perf_counter() - start > budget:
+                break
+            prob, _ = self._build(cuts)
+            solver = _HiGHSWarm(mip=False, msg=False, timeLimit=max(budget, 0.1), threads=self.options.threads)
+            prob.solve(solver)
+            if prob.status != pulp.LpStatusOptimal:
+                break
+            values = {v.name: v.varValue or 0.0 for v in prob.variables()}
+            xval: dict[str, dict[str, float]] = {}
+            for i, (u, s) in enumerate(keys):
+                val = values.get(f"x_{i}", 0.0)
+                if val > 1e-6:
+                    xval.setdefault(s, {})[u] = val
+            added = 0
+            known = {tuple(c[0]) for c in cuts}
+            for s, support in xval.items():
+                home = p.home_unit.get(s)
+                for theta in (1e-6, 0.5):
+                    zone = {u for u, v in support.items() if v >= theta}
+                    g = nx.Graph()
+                    g.add_nodes_from(zone)
+                    g.add_edges_from((u, w) for u in zone for w in p.neighbours.get(u, []) if w in zone)
+                    for comp in nx.connected_components(g):
+                        if home in comp or tuple(sorted(comp)) in known:
+                            continue
+                        sep = {w for u in comp for w in p.neighbours.get(u, [])} - comp
+                        rhs = sum(support.get(w, 0.0) for w in sep)
+                        if max(support[u] for u in comp) > rhs + 1e-4:
+                            cuts.append((sorted(comp), sorted(sep)))
+                            known.add(tuple(sorted(comp)))
+                            added += 1
+            if progress:
+                progress(f"root LP: bound {pulp.value(prob.objective):.1f}, {added} new cuts")
+            if not added:
+                break
+        self.cuts_ = len(cuts)
 
     @staticmethod
     def _gap(objective: float, bound: float) -> float:

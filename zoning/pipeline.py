@@ -13,7 +13,7 @@ import geopandas as gpd
 import networkx as nx
 import pandas as pd
 
-from . import __version__
+from . import __version__, settings
 from .adjacency import build_adjacency, neighbours
 from .census import build_units
 from .checks import Violation, check_plan, glance_checks
@@ -39,7 +39,8 @@ from .io import (
 from .maps import render_map
 from .metrics import district_metrics, unit_travel_s, zone_geometries, zone_table
 from .model import Policy, Problem, SolveOptions, ZoningModel
-from .network import load_graph
+from .network import district_polygon, download_graph, load_graph
+from .report import render_summary
 from .scenario import CurrentConfig, Scenario, load_scenario
 from .schools import assign_current, find_home_units, load_current_zones, load_schools
 from .traveltime import TravelTimes, compute_straight_line, compute_travel_times
@@ -170,11 +171,18 @@ def load_inputs(scenario: Scenario, *, progress: Progress = _quiet) -> Inputs:
             notes["current"]["weight"] = weight
             notes["current"]["people_in_other_zones"] = round(float(overlap["people_elsewhere"].sum()), 1)
     graph = None
-    if scenario.network.path:
-        progress(f"reading road network {scenario.network.path}")
-        graph = load_graph(scenario.resolve(scenario.network.path), mode=scenario.network.mode)
+    net = scenario.network
+    cache = settings.cache_folder if net.cache else None
+    if net.path or net.download:
+        if net.path:
+            progress(f"reading road network {net.path}")
+            graph = load_graph(scenario.resolve(net.path), mode=net.mode, cache_folder=cache)
+        else:
+            progress("downloading the road network from OpenStreetMap (or reading it from the cache)")
+            graph = download_graph(district_polygon(units, schools), mode=net.mode, cache_folder=cache)
         progress("computing travel times over the road network")
-        travel = compute_travel_times(units, schools, graph, mode=scenario.network.mode)
+        travel = compute_travel_times(units, schools, graph, mode=net.mode, snap=net.snap,
+                                      max_snap_m=net.max_snap_m, cache_folder=cache)
     else:
         progress("no road network given: using straight-line distance x circuity")
         travel = compute_straight_line(units, schools, circuity=scenario.network.circuity,
@@ -513,18 +521,35 @@ def export_writers(result: PlanResult, units: gpd.GeoDataFrame,
     }
 
 
-def save_plan(result: PlanResult, folder: Path) -> Path:
+def save_plan(result: PlanResult, folder: Path, *, offline: bool | None = None) -> Path:
     """Write the output contract into ``folder`` atomically.
 
     Files: ``units.geojson``, ``zones.geojson``, ``assignment.csv``, ``schools.csv``,
-    ``metrics.json``, ``map.html``, and the exports of :func:`export_writers`
-    (``plan.gpkg``, ``plan_shapefile.zip``, ``units.csv``, ``zones.csv``, ``metrics.csv``).
+    ``metrics.json``, ``map.html`` (interactive map) and ``summary.html`` (printable page),
+    and the exports of :func:`export_writers` (``plan.gpkg``, ``plan_shapefile.zip``,
+    ``units.csv``, ``zones.csv``, ``metrics.csv``).
+    ``offline`` (default: the scenario's ``[output] offline``) inlines every asset of the map.
     """
     units, zones = output_layers(result)
     inp = result.inputs
-    fmap = render_map(units, zones, inp.schools, result.table, result.district,
-                      title=inp.scenario.name, status=result.status, current=inp.current)
+    sc = inp.scenario
+    map_units = units
+    if inp.current is not None:
+        tt = inp.travel.seconds
+        cur = inp.current.reindex(units.index)
+        map_units = units.assign(current_travel_time_s=[
+            float(tt.at[u, s]) if isinstance(s, str) and s in tt.columns else float("nan")
+            for u, s in cur.items()
+        ])
+    fmap = render_map(map_units, zones, inp.schools, result.table, result.district, title=sc.name,
+                      status=result.status, current=inp.current, current_zones=inp.current_zones,
+                      offline=sc.output.offline if offline is None else offline, band=sc.policy.band,
+                      travel_method=inp.travel.method, summary_href="summary.html")
     html = fmap.get_root().render()
+    summary = render_summary(map_units, zones, inp.schools, result.table, result.district, title=sc.name,
+                             status=result.status, current=inp.current, band=sc.policy.band,
+                             max_utilization=sc.policy.max_utilization, travel_method=inp.travel.method,
+                             map_href="map.html")
     table = result.table.copy()
     writers = {
         "units.geojson": text_writer(geojson_text(units, name="units")),
@@ -533,6 +558,7 @@ def save_plan(result: PlanResult, folder: Path) -> Path:
         "schools.csv": text_writer(csv_text(table)),
         "metrics.json": text_writer(to_json_text(result.metrics_json())),
         "map.html": text_writer(html),
+        "summary.html": text_writer(summary),
     }
     writers.update(export_writers(result, units, zones))
     return save_folder(folder, writers)

@@ -131,6 +131,14 @@ class NetworkConfig:
     mode: str = "drive"
     circuity: float = settings.circuity_factor
     straight_line_speed_kph: float = settings.straight_line_speed_kph
+    #: Download the roads of the district from OpenStreetMap (cached; reruns work offline).
+    download: bool = False
+    #: "largest_component" or "nearest_node" (then units that cannot reach a school are an error).
+    snap: str = "largest_component"
+    #: Units and schools farther than this (m) from their road node are listed in a warning.
+    max_snap_m: float = settings.max_snap_m
+    #: Cache built road graphs and travel-time matrices in ``zoning.settings.cache_folder``.
+    cache: bool = True
 
 
 @dataclass(frozen=True)
@@ -365,6 +373,17 @@ def _check_values(s: Scenario, problems: list[str]) -> None:
             problems.append(f"`[objective] {key}` must be >= 0; found {getattr(o, key)}")
     if s.network.mode not in ("drive", "walk"):
         problems.append(f"`[network] mode` must be \"drive\" or \"walk\"; found {s.network.mode!r}")
+    if s.network.path and s.network.download:
+        problems.append(
+            "`[network] path` and `download = true` are both set; give a road file or ask for a download,"
+            " not both"
+        )
+    if s.network.snap not in ("largest_component", "nearest_node"):
+        problems.append(
+            f"`[network] snap` must be \"largest_component\" or \"nearest_node\"; found {s.network.snap!r}"
+        )
+    if s.network.max_snap_m <= 0:
+        problems.append(f"`[network] max_snap_m` must be > 0 metres; found {s.network.max_snap_m}")
     if s.network.circuity < 1:
         problems.append(f"`[network] circuity` must be >= 1; found {s.network.circuity}")
     if s.network.straight_line_speed_kph <= 0:

@@ -50,6 +50,14 @@ straight_line_speed_kph: float = 30.0
 #: Warn when a unit or school snaps farther than this from its road node.
 max_snap_m: float = 500.0
 
+#: A unit or school farther than this from the road network's main component is not covered by
+#: the road file at all (wrong extract, wrong place): an error, not a warning. None disables it.
+max_snap_error_m: float | None = 5000.0
+
+#: Margin (m) added around the units and schools when downloading the road network, so roads just
+#: outside the district that shorten trips inside it are kept.
+download_buffer_m: float = 1000.0
+
 #: Two unit polygons are neighbours when their boundaries share at least this length.
 min_shared_boundary_m: float = 1.0
 
