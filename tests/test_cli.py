@@ -115,3 +115,16 @@ def test_check_plan_current_needs_current_boundaries(tmp_path: Path,
     path = write_district(tmp_path / "grid", scenario=text)
     assert main(["check-plan", str(path), "--current"]) == 2
     assert "has no current boundaries; set `[current] path`" in capsys.readouterr().err
+
+
+def test_check_plan_out_needs_every_unit_assigned(district: Path, tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture) -> None:
+    plan = row_split_plan().drop("u33")
+    csv = tmp_path / "partial.csv"
+    csv.write_text("geoid,school_id\n" + "".join(f"{g},{s}\n" for g, s in plan.items()), encoding="utf-8")
+    assert main(["check-plan", str(district), str(csv), "--out", str(tmp_path / "out")]) == 2
+    captured = capsys.readouterr()
+    assert "assignment [u33]: unit has no school" in captured.out  # the report comes first
+    assert ("leaves 1 units without a known school (e.g. ['u33']); its outputs cannot be written"
+            in captured.err)
+    assert not (tmp_path / "out").exists()

@@ -521,6 +521,17 @@ def export_writers(result: PlanResult, units: gpd.GeoDataFrame,
     }
 
 
+def _require_complete(result: PlanResult) -> None:
+    missing = result.plan.reindex(result.inputs.units.index)
+    missing = missing.index[missing.isna().to_numpy()]
+    if len(missing):
+        raise InputError(
+            f"plan `{result.source}` leaves {len(missing)} units without a known school (e.g."
+            f" {sorted(missing)[:5]}); its outputs cannot be written: give every unit a school of the"
+            " schools file (the check above names them)"
+        )
+
+
 def save_plan(result: PlanResult, folder: Path, *, offline: bool | None = None) -> Path:
     """Write the output contract into ``folder`` atomically.
 
@@ -529,7 +540,13 @@ def save_plan(result: PlanResult, folder: Path, *, offline: bool | None = None) 
     and the exports of :func:`export_writers` (``plan.gpkg``, ``plan_shapefile.zip``,
     ``units.csv``, ``zones.csv``, ``metrics.csv``).
     ``offline`` (default: the scenario's ``[output] offline``) inlines every asset of the map.
+
+    Raises
+    ------
+    InputError
+        When the plan leaves units without a known school (a checked plan): there is no map of it.
     """
+    _require_complete(result)
     units, zones = output_layers(result)
     inp = result.inputs
     sc = inp.scenario
