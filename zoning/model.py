@@ -15,13 +15,16 @@ solve's bound is a bound on the true problem.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import math
+import os
 import re
+import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -264,8 +267,27 @@ def split_pieces(plan: pd.Series, neighbours: dict[str, list[str]],
     return out
 
 
+@contextlib.contextmanager
+def _quiet_stdout() -> Iterator[None]:
+    """Silence file descriptor 1 (HiGHS prints a banner there when its first model is made)."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
+
+
 class _HiGHSWarm(pulp.HiGHS):  # type: ignore[misc]
     """PuLP's HiGHS API with a MIP start: values set on the variables are passed to HiGHS."""
+
+    def createAndConfigureSolver(self, lp: pulp.LpProblem) -> None:  # noqa: N802 (PuLP's name)
+        with _quiet_stdout():
+            super().createAndConfigureSolver(lp)
 
     def __init__(self, *args: object, warm: dict[str, float] | None = None, **kw: object) -> None:
         super().__init__(*args, **kw)
@@ -424,7 +446,10 @@ class ZoningModel:
                         if (u, s) in x:
                             prob += (pulp.LpAffineExpression([(x[(u, s)], 1), *seps]) <= 0,
                                      f"cut{k}_{u}_{s}")
-        prob += pulp.LpAffineExpression(objective)
+        costs: dict[pulp.LpVariable, float] = {}
+        for var, c in objective:  # one variable may carry several terms (travel + moved)
+            costs[var] = costs.get(var, 0.0) + c
+        prob += pulp.LpAffineExpression(list(costs.items()))
         for u, s in (fixed or {}).items():
             if (u, s) in x:
                 x[(u, s)].lowBound = 1
