@@ -352,6 +352,7 @@ class ZoningModel:
         self.seconds_: float = 0.0
         self.rounds_: int = 0
         self.cuts_: int = 0
+        self._home_cuts: list[tuple[str, list[str], list[str]]] = []
 
     # ----------------------------------------------------------------- building
     def _build(self, cuts: list[tuple[list[str], list[str]]], *,
@@ -446,6 +447,13 @@ class ZoningModel:
                         if (u, s) in x:
                             prob += (pulp.LpAffineExpression([(x[(u, s)], 1), *seps]) <= 0,
                                      f"cut{k}_{u}_{s}")
+            # the school's side: its zone must grow past the border of its home piece
+            for k, (s, piece, sep) in enumerate(self._home_cuts):
+                seps = [(x[(w, s)], -1) for w in sep if (w, s) in x]
+                for u in piece:
+                    if (u, s) in x:
+                        prob += (pulp.LpAffineExpression([(x[(u, s)], 1), *seps]) <= 0,
+                                 f"hcut{k}_{u}")
         costs: dict[pulp.LpVariable, float] = {}
         for var, c in objective:  # one variable may carry several terms (travel + moved)
             costs[var] = costs.get(var, 0.0) + c
@@ -693,6 +701,7 @@ class ZoningModel:
             if progress:
                 progress(f"round {self.rounds_}: objective {last.objective:.1f}, bound {bound:.1f},"
                          f" {sum(len(v) for v in split.values())} split pieces")
+                log.debug("round %d pieces: %s", self.rounds_, {s: [sorted(c) for c in v] for s, v in split.items()})
             if not split:
                 offer(candidate)
                 if gap_now <= target or self._gap(best_obj, bound) <= target:
@@ -700,7 +709,7 @@ class ZoningModel:
                     break
                 gap_now = target
                 continue
-            self._add_piece_cuts(cuts, split)
+            self._add_piece_cuts(cuts, split, candidate)
             repaired = self.repair(candidate, split)
             if best is None and grown is not None and split_pieces(repaired, self.problem.neighbours,
                                                                    self.problem.home_unit):
@@ -734,7 +743,24 @@ class ZoningModel:
         return self
 
     def _add_piece_cuts(self, cuts: list[tuple[list[str], list[str]]],
-                        split: dict[str, list[set[str]]]) -> None:
+                        split: dict[str, list[set[str]]], plan: pd.Series | None = None) -> None:
+        nb = self.problem.neighbours
+        if plan is not None:
+            for s, pieces in split.items():
+                home = self.problem.home_unit.get(s)
+                zone = set(plan.index[plan == s])
+                reach, stack = {home}, [home]
+                while stack:
+                    u = stack.pop()
+                    for w in nb.get(u, []):
+                        if w in zone and w not in reach:
+                            reach.add(w)
+                            stack.append(w)
+                border = sorted({w for u in reach for w in nb.get(u, [])} - reach)
+                for piece in pieces:
+                    key = (s, sorted(piece), border)
+                    if key not in self._home_cuts:
+                        self._home_cuts.append(key)
         for pieces in split.values():
             for piece in pieces:
                 sep = sorted({w for u in piece for w in self.problem.neighbours.get(u, [])} - piece)
@@ -776,7 +802,7 @@ class ZoningModel:
                     if progress:
                         progress(f"repaired split zones within {hops} links: objective {res.objective:.1f}")
                     return cand
-                self._add_piece_cuts(cuts, pieces)
+                self._add_piece_cuts(cuts, pieces, cand)
         return None
 
     def _root_cuts(self, cuts: list[tuple[list[str], list[str]]], start: float,
