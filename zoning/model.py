@@ -725,6 +725,8 @@ class ZoningModel:
                     offer(heuristic.to_series(inst, found))
                     if progress and best_obj < before:
                         progress(f"repaired round {self.rounds_} plan: objective {best_obj:.1f}")
+            if best is not None and self._fix_by_reduced_cost(cuts, best_obj, progress):
+                inst = self.instance()
         self.seconds_ = time.perf_counter() - start
         if best is None:
             self.status_ = NO_PLAN
@@ -741,6 +743,33 @@ class ZoningModel:
         else:
             self.status_ = FEASIBLE
         return self
+
+    def _fix_by_reduced_cost(self, cuts: list[tuple[list[str], list[str]]], upper: float,
+                             progress: Callable[[str], None] | None) -> int:
+        """Drop pairs that cannot be in any plan better than ``upper`` (reduced-cost fixing).
+
+        With the LP relaxation of the current program (cuts included) at optimum ``z``, a pair
+        whose reduced cost ``d`` has ``z + d > upper`` takes value 0 in every plan cheaper than
+        ``upper``; since later rounds only add cuts, it stays so. Returns the number dropped.
+        """
+        prob, x = self._build(cuts)
+        solver = _HiGHSWarm(mip=False, msg=False, timeLimit=30.0, threads=self.options.threads)
+        prob.solve(solver)
+        if prob.status != pulp.LpStatusOptimal:
+            return 0
+        z = float(pulp.value(prob.objective))
+        fixed = {str(u) for u in self.problem.locked} | {str(u) for u in self.problem.home_unit}
+        keep = []
+        for (u, s), var in x.items():
+            dj = var.dj if var.dj is not None else 0.0
+            value = var.varValue or 0.0
+            keep.append(u in fixed or value > 1e-6 or z + dj <= upper + 1e-6 * max(1.0, abs(upper)))
+        dropped = len(keep) - sum(keep)
+        if dropped:
+            self.pairs = self.pairs[np.array(keep)].reset_index(drop=True)
+            if progress:
+                progress(f"reduced costs rule out {dropped} unit-school pairs ({len(self.pairs)} left)")
+        return dropped
 
     def _add_piece_cuts(self, cuts: list[tuple[list[str], list[str]]],
                         split: dict[str, list[set[str]]], plan: pd.Series | None = None) -> None:
