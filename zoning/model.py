@@ -45,6 +45,8 @@ NO_PLAN = "no plan found in time"
 
 #: A plan is called optimal only when its gap to the best bound is at most this (0.01%).
 OPTIMAL_GAP = 1e-4
+#: Seconds the infeasibility diagnosis may take at most.
+DIAGNOSIS_MAX_S = 30.0
 #: Districts with at most this many units use the flow model of contiguity.
 FLOW_MAX_UNITS = 40
 #: Share of the time limit (at most 10 s) spent on the heuristic start plan.
@@ -686,10 +688,12 @@ class ZoningModel:
             last = self._run(prob, max(remaining - reserve, 0.05), warm, gap_now)
             if last.infeasible:
                 self.status_ = INFEASIBLE
+                remaining = self.options.time_limit_s - (time.perf_counter() - start)
+                diagnosis = self.diagnose(time_limit_s=max(min(DIAGNOSIS_MAX_S, remaining), 1.0))
                 self.seconds_ = time.perf_counter() - start
                 raise InfeasibleError(
-                    "no plan meets the policy (the solver proved it infeasible); widen the band,"
-                    " raise the travel cap or change capacity limits"
+                    "no plan meets the policy (the solver proved it infeasible): " + "; ".join(diagnosis),
+                    diagnosis,
                 )
             if last.bound is not None:
                 bound = max(bound, last.bound)
@@ -743,6 +747,85 @@ class ZoningModel:
         else:
             self.status_ = FEASIBLE
         return self
+
+    def diagnose(self, *, time_limit_s: float = DIAGNOSIS_MAX_S) -> list[str]:
+        """Which rules clash, and the smallest relaxation found that lets a plan through.
+
+        Solves an elastic version of the program: capacity and band rows get slack (in
+        students), pairs beyond the travel cap are allowed at a price per student-minute over
+        the cap, and contiguity is left out; slack is minimised. Rules with slack in the answer
+        are the ones that clash, and the slack says by how much they must relax. When no slack
+        is needed, the clash is between contiguity and the other rules.
+        """
+        p, pol = self.problem, self.policy
+        loose = dataclasses.replace(pol, max_travel_s=None, contiguity=False)
+        pairs = allowed_pairs(p, loose, candidate_schools=self.options.candidate_schools)
+        st = p.students.astype(float).to_dict()
+        li = p.low_income.astype(float).to_dict()
+        prob = pulp.LpProblem("elastic", pulp.LpMinimize)
+        x = {(u, s): pulp.LpVariable(f"x_{i}", cat=pulp.LpBinary)
+             for i, (u, s) in enumerate(zip(pairs["geoid"], pairs["school_id"], strict=True))}
+        cap_s = pol.max_travel_s
+        terms: list[tuple[pulp.LpVariable, float]] = []
+        for (u, s), t in zip(x, pairs["travel_time_s"], strict=True):
+            over = 0.0 if cap_s is None else max(0.0, float(t) - cap_s) / 60.0
+            terms.append((x[(u, s)], st[u] * (over + 1e-4 * float(t) / 60.0) + (1.0 if over > 0 else 0.0)))
+        for u in p.units:
+            prob += pulp.lpSum(v for (uu, _), v in x.items() if uu == u) == 1
+        slack: dict[str, dict[str, pulp.LpVariable]] = {}
+        share = p.district_share
+        for s in p.schools:
+            members = [(u, v) for (u, ss), v in x.items() if ss == s]
+            load = pulp.LpAffineExpression([(v, st[u]) for u, v in members])
+            cap = float(p.capacity[s])
+            sl = {k: pulp.LpVariable(f"{k}_{s}", lowBound=0) for k in ("over", "under", "rich", "poor")}
+            slack[s] = sl
+            prob += load - sl["over"] <= pol.max_utilization * cap
+            prob += load + sl["under"] >= pol.min_utilization * cap
+            if pol.band is not None and pol.band_mode == "hard":
+                prob += pulp.LpAffineExpression([(v, li[u] - (share + pol.band) * st[u]) for u, v in members]) \
+                    - sl["poor"] <= 0
+                prob += pulp.LpAffineExpression([(v, (share - pol.band) * st[u] - li[u]) for u, v in members]) \
+                    - sl["rich"] <= 0
+            terms += [(sl[k], 1000.0) for k in sl]
+        prob += pulp.LpAffineExpression(terms)
+        prob.solve(_HiGHSWarm(msg=False, timeLimit=time_limit_s, gapRel=1e-3, threads=self.options.threads))
+        if prob.sol_status not in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible):
+            return ["no relaxation was found in the time allowed; try widening the band, raising"
+                    " max_utilization or the travel cap"]
+        plan = {u: s for (u, s), v in x.items() if (v.varValue or 0) > 0.5}
+        zone_st = pd.Series(st).groupby(pd.Series(plan)).sum().reindex(p.schools, fill_value=0.0)
+        zone_li = pd.Series(li).groupby(pd.Series(plan)).sum().reindex(p.schools, fill_value=0.0)
+        out: list[str] = []
+        for s in p.schools:
+            sl = {k: (v.varValue or 0.0) for k, v in slack[s].items()}
+            cap = float(p.capacity[s])
+            if sl["over"] > 1e-6:
+                out.append(f"school {s} needs {math.ceil(sl['over'] / max(pol.max_utilization, 1e-9))} more"
+                           f" seats (or max_utilization {zone_st[s] / max(cap, 1e-9):.2f})")
+            if sl["under"] > 1e-6:
+                out.append(f"school {s} can get only {zone_st[s]:.0f} students, below its minimum"
+                           f" {pol.min_utilization:g} x {cap:.0f}: lower min_utilization to"
+                           f" {zone_st[s] / max(cap, 1e-9):.2f}")
+        if pol.band is not None and pol.band_mode == "hard":
+            dev = (zone_li / zone_st.where(zone_st > 0) - share).abs()
+            banded = [s for s in p.schools if (slack[s]["rich"].varValue or 0) + (slack[s]["poor"].varValue or 0) > 1e-6]
+            if banded:
+                need = float(dev[banded].max())
+                out.append(f"the band must widen to +/-{math.ceil(need * 1000) / 10:.1f} points"
+                           f" (schools {banded[:5]} cannot reach +/-{pol.band * 100:g})")
+        if cap_s is not None:
+            used = [float(t) for (u, s), t in zip(x, pairs["travel_time_s"], strict=True)
+                    if (x[(u, s)].varValue or 0) > 0.5 and float(t) > cap_s + 1e-9]
+            if used:
+                out.append(f"the travel cap must rise to {math.ceil(max(used) / 60)} min")
+        if not out:
+            if pol.contiguity:
+                out.append("capacity, band and travel rules can all be met, but only with zones in"
+                           " pieces: contiguity clashes with them; widen the band or loosen capacity")
+            else:
+                out.append("the rules clash only in combination; widen the band or loosen capacity")
+        return out
 
     def _fix_by_reduced_cost(self, cuts: list[tuple[list[str], list[str]]], upper: float,
                              progress: Callable[[str], None] | None) -> int:
