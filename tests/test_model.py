@@ -189,3 +189,16 @@ def test_capacity_diagnosis_names_the_school_and_seats() -> None:
     with pytest.raises(InfeasibleError, match=r"school E needs 1 more seats") as err:
         ZoningModel(p, Policy(band=None, max_utilization=0.5, min_utilization=0.0)).solve()
     assert err.value.diagnosis
+
+
+def test_travel_increase_cap_keeps_units_near_todays_time() -> None:
+    p = line_problem()
+    p.current = pd.Series({"a": "A", "b": "A", "c": "E", "d": "E", "e": "E"})
+    # today d rides 10 min to E; c rides 1 min to E. With at most +50%, c may not go to A
+    # (2 min > 1.5 min), so the travel optimum a-d -> A is out: c, d stay with E
+    policy = Policy(band=None, max_travel_increase=0.5)
+    m = ZoningModel(p, policy).solve()
+    assert m.plan_.to_dict() == {"a": "A", "b": "A", "c": "E", "d": "E", "e": "E"}
+    assert check_plan(m.plan_, p, policy) == []
+    bad = pd.Series({"a": "A", "b": "A", "c": "A", "d": "A", "e": "E"})
+    assert [v.where for v in check_plan(bad, p, policy) if v.rule == "travel"] == ["c"]

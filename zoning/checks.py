@@ -13,7 +13,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from .model import Policy, Problem
+from .model import Policy, Problem, current_travel_s
 
 
 @dataclass(frozen=True)
@@ -96,6 +96,17 @@ def check_plan(plan: pd.Series, problem: Problem, policy: Policy) -> list[Violat
                 continue
             out.append(Violation("travel", u, f"{t / 60:.1f} min to {s} exceeds the cap of"
                                  f" {policy.max_travel_s / 60:g} min"))
+
+    if policy.max_travel_increase is not None and problem.current is not None:
+        today = current_travel_s(problem)
+        for u, s in p.items():
+            t = tt.at[u, s] if (u in tt.index and s in tt.columns) else np.nan
+            base = today.get(u, np.nan)
+            if u in problem.locked or problem.home_unit.get(s) == u:
+                continue
+            if np.isfinite(t) and np.isfinite(base) and t > (1 + policy.max_travel_increase) * base + 1e-6:
+                out.append(Violation("travel", u, f"{t / 60:.1f} min to {s} is more than"
+                                     f" {1 + policy.max_travel_increase:g} x today's {base / 60:.1f} min"))
 
     if policy.contiguity:
         g = nx.Graph()

@@ -120,6 +120,7 @@ class Policy:
     max_travel_s: float | None = None
     contiguity: bool = True
     max_moved_share: float | None = None
+    max_travel_increase: float | None = None
     travel_weight: float = 1.0
     band_weight: float = 100.0
     moved_weight: float = 0.0
@@ -139,6 +140,15 @@ class SolveOptions:
     contiguity_method: str = "auto"
 
 
+def current_travel_s(problem: Problem) -> pd.Series:
+    """Each unit's travel time to its school today (NaN without a current school)."""
+    tt = problem.travel_time_s
+    cur = (problem.current if problem.current is not None else pd.Series(dtype=object)).reindex(tt.index)
+    cols = tt.columns.get_indexer(cur.fillna("").astype(str))
+    vals = np.where(cols >= 0, tt.to_numpy()[np.arange(len(tt)), np.maximum(cols, 0)], np.nan)
+    return pd.Series(vals, index=tt.index)
+
+
 def allowed_pairs(problem: Problem, policy: Policy, *, candidate_schools: int = 0) -> pd.DataFrame:
     """The (unit, school) pairs that get a variable, with their travel time.
 
@@ -148,6 +158,11 @@ def allowed_pairs(problem: Problem, policy: Policy, *, candidate_schools: int = 
     ok = tt.notna().to_numpy().copy()
     if policy.max_travel_s is not None:
         ok &= (tt.fillna(np.inf).to_numpy() <= policy.max_travel_s + 1e-9)
+    if policy.max_travel_increase is not None and problem.current is not None:
+        today = current_travel_s(problem).to_numpy()
+        known = np.isfinite(today)
+        ok[known] &= tt.fillna(np.inf).to_numpy()[known] <= (
+            (1.0 + policy.max_travel_increase) * today[known, None] + 1e-6)
     if candidate_schools and candidate_schools < tt.shape[1]:
         ranks = tt.fillna(np.inf).rank(axis=1, method="first").to_numpy()
         ok &= ranks <= candidate_schools

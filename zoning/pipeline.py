@@ -68,6 +68,7 @@ class Inputs:
     current_zones: gpd.GeoDataFrame | None = None
     graph: nx.MultiDiGraph | None = None
     notes: dict[str, Any] = field(default_factory=dict)
+    walk_locks: dict[str, str] = field(default_factory=dict)
 
     def problem(self) -> Problem:
         """The plain-data problem for :mod:`zoning.model`."""
@@ -78,7 +79,8 @@ class Inputs:
             capacity=self.schools["capacity"],
             neighbours=neighbours(self.adjacency, self.units.index),
             home_unit=self.home_unit,
-            locked=dict(self.scenario.policy.locks),
+            locked={**{u: s for u, s in self.walk_locks.items() if u not in set(self.home_unit)},
+                    **self.scenario.policy.locks},
             current=self.current,
         )
 
@@ -94,6 +96,7 @@ def build_policy(scenario: Scenario) -> Policy:
         max_travel_s=None if p.max_travel_min is None else p.max_travel_min * 60.0,
         contiguity=p.contiguity,
         max_moved_share=p.max_moved_share,
+        max_travel_increase=p.max_travel_increase,
         travel_weight=o.travel_weight,
         band_weight=o.band_weight,
         moved_weight=o.moved_weight,
@@ -187,9 +190,35 @@ def load_inputs(scenario: Scenario, *, progress: Progress = _quiet) -> Inputs:
         progress("no road network given: using straight-line distance x circuity")
         travel = compute_straight_line(units, schools, circuity=scenario.network.circuity,
                                        speed_kph=scenario.network.straight_line_speed_kph)
+    walk_locks: dict[str, str] = {}
+    if scenario.policy.walk_zone_min is not None:
+        progress(f"finding walk zones ({scenario.policy.walk_zone_min:g} min)")
+        walk_locks = compute_walk_locks(units, schools, scenario, cache)
+        notes["walk_zones"] = {"minutes": scenario.policy.walk_zone_min, "units": len(walk_locks)}
     progress("building unit adjacency")
     adjacency = build_adjacency(units, graph)
-    return Inputs(scenario, units, schools, home, travel, adjacency, current, zones, graph, notes)
+    return Inputs(scenario, units, schools, home, travel, adjacency, current, zones, graph, notes,
+                  walk_locks)
+
+
+def compute_walk_locks(units: gpd.GeoDataFrame, schools: gpd.GeoDataFrame, scenario: Scenario,
+                       cache: Path | None) -> dict[str, str]:
+    """Units within ``[policy] walk_zone_min`` minutes' walk of a school, locked to the nearest.
+
+    Walking times come from the scenario's road network read in walk mode (footways included,
+    every street two-way). Returns ``geoid -> school_id``.
+    """
+    net = scenario.network
+    if net.path:
+        walk_graph = load_graph(scenario.resolve(net.path), mode="walk", cache_folder=cache)
+    else:
+        walk_graph = download_graph(district_polygon(units, schools), mode="walk", cache_folder=cache)
+    walk = compute_travel_times(units, schools, walk_graph, mode="walk", snap=net.snap,
+                                max_snap_m=net.max_snap_m, cache_folder=cache).seconds
+    limit = float(scenario.policy.walk_zone_min) * 60.0
+    nearest = walk.idxmin(axis=1, skipna=True)
+    best = walk.min(axis=1, skipna=True)
+    return {str(u): str(nearest[u]) for u in walk.index if best[u] <= limit}
 
 
 #: ``status`` of a plan that was read and checked, not solved (``zoning check-plan``).

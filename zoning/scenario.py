@@ -152,6 +152,8 @@ class PolicyConfig:
     max_travel_min: float | None = None
     contiguity: bool = True
     max_moved_share: float | None = None
+    max_travel_increase: float | None = None
+    walk_zone_min: float | None = None
     locks: dict[str, str] = field(default_factory=dict)
 
 
@@ -362,6 +364,19 @@ def _check_values(s: Scenario, problems: list[str]) -> None:
     if p.max_moved_share is not None and not 0 <= p.max_moved_share <= 1:
         problems.append(
             f"`[policy] max_moved_share` is a fraction of students in 0..1; found {p.max_moved_share}"
+        )
+    if p.max_travel_increase is not None and p.max_travel_increase < 0:
+        problems.append(
+            f"`[policy] max_travel_increase` is a fraction (0.25 = at most 25% longer than today);"
+            f" found {p.max_travel_increase}"
+        )
+    if p.max_travel_increase is not None and not s.current.path:
+        problems.append("`[policy] max_travel_increase` needs current boundaries; set `[current] path`")
+    if p.walk_zone_min is not None and p.walk_zone_min <= 0:
+        problems.append(f"`[policy] walk_zone_min` must be > 0 minutes; found {p.walk_zone_min}")
+    if p.walk_zone_min is not None and not (s.network.path or getattr(s.network, "download", False)):
+        problems.append(
+            "`[policy] walk_zone_min` needs walking times over a road network; set `[network] path`"
         )
     if p.max_moved_share is not None and not s.current.path:
         problems.append(
