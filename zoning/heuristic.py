@@ -162,12 +162,13 @@ def from_series(inst: Instance, plan: pd.Series) -> np.ndarray:
     return np.array([pos[plan[u]] for u in inst.units], dtype=int)
 
 
-def anneal(inst: Instance, plan: np.ndarray, *, time_limit_s: float = 5.0, penalty: float = 1e3,
-           seed: int = 0) -> np.ndarray | None:
+def anneal(inst: Instance, plan: np.ndarray, *, steps: int = 100_000, time_limit_s: float = 5.0,
+           penalty: float = 1e3, seed: int = 0) -> np.ndarray | None:
     """Simulated annealing over boundary moves to reach a plan with no capacity or band violation.
 
     Moves keep contiguity (a unit joins a zone it touches; its old zone must stay connected).
-    Deterministic for a given seed. Returns the cheapest violation-free plan seen (improved by
+    The temperature falls over ``steps`` tried moves, so the result depends only on the inputs
+    and the seed; ``time_limit_s`` is a safety stop (a run it cuts short is not reproducible). Returns the cheapest violation-free plan seen (improved by
     :func:`local_search`), or None when none was reached in the time allowed.
     """
     rng = np.random.default_rng(seed)
@@ -183,15 +184,16 @@ def anneal(inst: Instance, plan: np.ndarray, *, time_limit_s: float = 5.0, penal
     best_cost = cost_now if best is not None else np.inf
     deadline = time.perf_counter() + time_limit_s
     t0 = penalty * 2.0
-    steps = 0
-    while True:
-        if steps % 256 == 0:
-            now = time.perf_counter()
-            if now >= deadline:
+    total = max(int(steps), 1)
+    done = 0
+    temp = t0
+    while done < total:
+        if done % 256 == 0:
+            if time.perf_counter() >= deadline:
+                log.warning("annealing stopped by its time limit after %d of %d moves", done, total)
                 break
-            frac = 1.0 - (deadline - now) / time_limit_s
-            temp = t0 * (1e-3 ** frac)
-        steps += 1
+            temp = t0 * (1e-3 ** (done / total))
+        done += 1
         u = int(rng.integers(n))
         if not movable[u]:
             continue

@@ -51,15 +51,17 @@ DIAGNOSIS_MAX_S = 30.0
 FLOW_MAX_UNITS = 40
 #: Share of the time limit (at most 10 s) spent on the heuristic start plan.
 HEURISTIC_SHARE = 0.1
-HEURISTIC_S_PER_UNIT = 0.005
+HEURISTIC_S_PER_UNIT = 0.05
+#: Moves the annealing tries per unit (its result depends on this, not on the clock).
+ANNEAL_STEPS_PER_UNIT = 300
 #: Share of the time limit for the first plan under layered contiguity, and its gap.
 LAYERED_GAP = 0.005
 #: Neighbourhood sizes (links around split pieces) re-optimised when repairing a split plan.
 REPAIR_HOPS = (2, 4, 8)
 REPAIR_ROUNDS = 8
 #: Share of the time limit that cutting planes on the LP relaxation may use, and their rounds.
-ROOT_CUT_SHARE = 0.1
-ROOT_CUT_ROUNDS = 50
+ROOT_CUT_SHARE = 0.25
+ROOT_CUT_ROUNDS = 15
 #: Relative gap to which rounds that may still find split zones are solved.
 EXPLORE_GAP = 0.0
 
@@ -685,6 +687,12 @@ class ZoningModel:
         grown = heuristic.region_grow(inst) if self.policy.contiguity else None
         if grown is not None:
             offer(heuristic.to_series(inst, heuristic.local_search(inst, grown, time_limit_s=1.0)))
+            if best is None:
+                found = heuristic.anneal(inst, grown, steps=ANNEAL_STEPS_PER_UNIT * len(inst.units),
+                                         time_limit_s=min(0.5 * self.options.time_limit_s,
+                                                          HEURISTIC_S_PER_UNIT * len(inst.units)))
+                if found is not None:
+                    offer(heuristic.to_series(inst, found))
             if progress:
                 progress(f"heuristic plan: objective {best_obj:.1f}" if best is not None
                          else "heuristic found no plan meeting every rule")
@@ -694,6 +702,9 @@ class ZoningModel:
         while True:
             remaining = self.options.time_limit_s - (time.perf_counter() - start)
             if remaining <= 0.05:
+                break
+            if best is not None and self._gap(best_obj, bound) <= target:
+                proven = True  # the plan in hand is within the gap of a valid bound
                 break
             prob, _ = self._build(cuts)
             self.rounds_ += 1
@@ -735,9 +746,9 @@ class ZoningModel:
                 repaired = heuristic.to_series(inst, grown)
             if not split_pieces(repaired, self.problem.neighbours, self.problem.home_unit):
                 remaining = self.options.time_limit_s - (time.perf_counter() - start)
-                budget = min(HEURISTIC_SHARE * self.options.time_limit_s, 0.5 * remaining,
-                             HEURISTIC_S_PER_UNIT * len(inst.units))
+                budget = min(0.5 * remaining, HEURISTIC_S_PER_UNIT * len(inst.units))
                 found = heuristic.anneal(inst, heuristic.from_series(inst, repaired),
+                                         steps=ANNEAL_STEPS_PER_UNIT * len(inst.units),
                                          time_limit_s=max(budget, 0.05), seed=self.rounds_)
                 if found is not None:
                     before = best_obj
@@ -967,7 +978,7 @@ class ZoningModel:
                     g = nx.Graph()
                     g.add_nodes_from(zone)
                     g.add_edges_from((u, w) for u in zone for w in p.neighbours.get(u, []) if w in zone)
-                    for comp in nx.connected_components(g):
+                    for comp in sorted(nx.connected_components(g), key=min):
                         if home in comp or tuple(sorted(comp)) in known:
                             continue
                         sep = {w for u in comp for w in p.neighbours.get(u, [])} - comp
