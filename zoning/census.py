@@ -438,8 +438,9 @@ def join_acs(units: gpd.GeoDataFrame, derived: pd.DataFrame, *, source: str) -> 
             hint = ("the GEOIDs of one file lost their leading zeros (stored as numbers); GEOIDs"
                     " are 12-character text such as 010010201001")
         elif len(units.index.intersection(derived.index)) == 0:
-            hint = ("no GEOID matches at all: the ACS release and the block groups must use the"
-                    " same census geography (ACS 2020-2029 releases use 2020 block groups)")
+            hint = ("no GEOID matches at all: the ACS tables must cover the same state and county as"
+                    " the units, and the ACS release and the block groups must use the same census"
+                    " geography (ACS 2020-2029 releases use 2020 block groups)")
         raise InputError(
             f"{len(missing)} units have no row in the ACS tables ({source}), e.g."
             f" {sorted(missing)[:5]}; {hint}"
@@ -639,7 +640,8 @@ def _counts(series: pd.Series, path: Path | str, column: str) -> pd.Series:
     if bad_text.any():
         examples = list(series[bad_text].astype(str).unique()[:3])
         raise InputError(
-            f"units file `{path}` column `{column}` must be numbers; found {examples}"
+            f"units file `{path}` column `{column}` must be numbers; found {examples} for units"
+            f" {sorted(series.index[bad_text])[:5]}; write the counts as plain numbers (0 if none)"
         )
     if values.isna().any():
         raise InputError(
@@ -647,11 +649,14 @@ def _counts(series: pd.Series, path: Path | str, column: str) -> pd.Series:
             f" units (e.g. {sorted(values.index[values.isna()])[:5]}); fill in the counts (0 if none)"
         )
     if not np.isfinite(values).all():
-        raise InputError(f"units file `{path}` column `{column}` holds infinite values")
+        raise InputError(
+            f"units file `{path}` column `{column}` holds infinite values (units"
+            f" {sorted(values.index[~np.isfinite(values)])[:5]}); counts must be finite numbers"
+        )
     if (values < 0).any():
         raise InputError(
             f"units file `{path}` column `{column}` has {int((values < 0).sum())} negative"
-            " values; counts must be >= 0"
+            f" values (units {sorted(values.index[values < 0])[:5]}); counts must be >= 0"
         )
     return values.astype(float)
 
@@ -731,6 +736,15 @@ def _polygons(geoms: gpd.GeoSeries, geoid: pd.Series, path: Path) -> gpd.GeoSeri
         areas = ("Polygon", "MultiPolygon")
         fixed = [shapely.unary_union([p for p in shapely.get_parts(g) if p.geom_type in areas])
                  for g in fixed]
+        reasons = [shapely.is_valid_reason(g) for g in geoms[invalid]]
+        lost = [i for i, g in enumerate(fixed) if g.is_empty or g.area <= 0]
+        if lost:
+            names = list(geoid[invalid.to_numpy()].iloc[lost][:5])
+            raise InputError(
+                f"units file `{path}`: units {names} have invalid polygons with no area"
+                f" ({'; '.join(reasons[i] for i in lost[:3])}); repairing them leaves nothing, so"
+                " redraw or remove them (e.g. with QGIS 'Fix geometries')"
+            )
         geoms = geoms.copy()
         geoms[invalid] = fixed
     return geoms

@@ -20,6 +20,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from .errors import InputError
+
 #: Decimal places kept for coordinates in exported files (about 1 cm).
 COORD_DECIMALS = 7
 
@@ -101,6 +103,42 @@ def atomic_write_bytes(path: Path, data: bytes) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def check_output_folder(folder: Path, *, marker: str = "metrics.json") -> None:
+    """Raise :class:`InputError` unless ``folder`` may receive a run's outputs.
+
+    Allowed: a path that does not exist yet, an empty folder, or a previous output folder
+    (recognised by ``marker``), which :func:`save_folder` replaces once the new one is complete.
+    Anything else (a file, or a folder holding other files) is refused, so a mistyped ``--out``
+    never replaces someone's data.
+
+    Raises
+    ------
+    InputError
+        Naming the path, what it holds and the fix.
+    """
+    folder = Path(folder)
+    if not folder.exists():
+        if folder.is_symlink():
+            raise InputError(f"output folder `{folder}` is a broken symbolic link; choose another folder")
+        parent = next((p for p in folder.parents if p.exists()), None)
+        if parent is not None and not parent.is_dir():
+            raise InputError(f"output folder `{folder}` lies under `{parent}`, which is a file; choose"
+                             " another folder (`--out` or `[output] folder`)")
+        return
+    if not folder.is_dir():
+        raise InputError(
+            f"output folder `{folder}` is an existing file, not a folder; choose another path with `--out`"
+            " or `[output] folder`"
+        )
+    names = sorted(p.name for p in folder.iterdir())
+    if names and marker not in names:
+        raise InputError(
+            f"output folder `{folder}` already holds other files ({names[:5]}) and no `{marker}` of an"
+            " earlier plan; it would be replaced, so choose a new or empty folder with `--out` or"
+            " `[output] folder`"
+        )
 
 
 def save_folder(folder: Path, writers: dict[str, Callable[[Path], None]]) -> Path:

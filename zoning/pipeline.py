@@ -4,6 +4,7 @@ map -> outputs. The only module that knows every step."""
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +19,7 @@ from .adjacency import build_adjacency, neighbours
 from .census import build_units
 from .checks import Violation, check_plan
 from .errors import InputError, SolverError, format_problems
-from .io import csv_text, geojson_text, save_folder, text_writer, to_json_text
+from .io import check_output_folder, csv_text, geojson_text, save_folder, text_writer, to_json_text
 from .maps import render_map
 from .metrics import district_metrics, zone_geometries, zone_table
 from .model import Policy, Problem, SolveOptions, ZoningModel
@@ -107,7 +108,7 @@ def load_inputs(scenario: Scenario, *, progress: Progress = _quiet) -> Inputs:
     units, notes = build_units(scenario)
     table = scenario.resolve(scenario.schools.table) if scenario.schools.table else None
     schools = load_schools(scenario.resolve(scenario.schools.path), scenario.schools, table=table)
-    home = find_home_units(schools, units)
+    home = find_home_units(schools, units, source=scenario.resolve(scenario.schools.path))
     _check_locks(scenario, units, schools)
     current = zones = None
     if scenario.current.path:
@@ -141,7 +142,7 @@ def load_inputs(scenario: Scenario, *, progress: Progress = _quiet) -> Inputs:
         travel = compute_straight_line(units, schools, circuity=scenario.network.circuity,
                                        speed_kph=scenario.network.straight_line_speed_kph)
     progress("building unit adjacency")
-    adjacency = build_adjacency(units, graph)
+    adjacency = build_adjacency(units, graph, max_gap_m=None if scenario.policy.contiguity else math.inf)
     return Inputs(scenario, units, schools, home, travel, adjacency, current, zones, graph, notes)
 
 
@@ -161,8 +162,13 @@ class PlanResult:
         return self.model.status_text()
 
     def metrics_json(self) -> dict[str, Any]:
-        """The content of ``metrics.json``."""
+        """The content of ``metrics.json``.
+
+        Only what the inputs determine: the solve time is printed by the CLI but not stored, so
+        the same inputs give byte-identical files.
+        """
         m = self.model
+        settings_used = self.inputs.scenario.policy_dict()
         return {
             "scenario": self.inputs.scenario.name,
             "zoning_version": __version__,
@@ -171,14 +177,15 @@ class PlanResult:
             "objective": m.objective_,
             "bound": m.bound_,
             "gap": m.gap_,
-            "seconds": round(m.seconds_, 3),
             "rounds": m.rounds_,
-            "solver": self.inputs.scenario.solver.name,
             "travel_time_method": self.inputs.travel.method,
             "district": self.district,
             "violations": [str(v) for v in self.violations],
             "inputs": self.inputs.notes,
-            **self.inputs.scenario.policy_dict(),
+            "policy": settings_used["policy"],
+            # the scenario's [objective] weights; "objective" above is the plan's value
+            "objective_weights": settings_used["objective"],
+            "solver": settings_used["solver"],
         }
 
 
@@ -264,6 +271,7 @@ def save_plan(result: PlanResult, folder: Path, *, offline: bool | None = None) 
     ``metrics.json``, ``map.html`` (interactive map) and ``summary.html`` (printable page).
     ``offline`` (default: the scenario's ``[output] offline``) inlines every asset of the map.
     """
+    check_output_folder(folder)
     units, zones = output_layers(result)
     inp = result.inputs
     sc = inp.scenario
@@ -302,9 +310,10 @@ def run_plan(scenario: Scenario | str | Path, *, out: Path | None = None,
     """Load, solve, check, measure and save one scenario; returns the result and its folder."""
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
+    folder = Path(out) if out is not None else scenario.output_folder()
+    check_output_folder(folder)  # before the slow steps: a bad --out fails at once
     inputs = load_inputs(scenario, progress=progress)
     result = solve(inputs, progress=progress)
-    folder = Path(out) if out is not None else scenario.output_folder()
     progress(f"writing outputs to {folder}")
     save_plan(result, folder)
     return result, folder

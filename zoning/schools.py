@@ -13,6 +13,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from .errors import InputError, format_problems
 from .files import read_table, read_vector, require_columns
@@ -139,24 +140,45 @@ def load_schools(path: Path, config: SchoolsConfig | None = None, *,
     return schools
 
 
-def find_home_units(schools: gpd.GeoDataFrame, units: gpd.GeoDataFrame) -> pd.Series:
+def find_home_units(schools: gpd.GeoDataFrame, units: gpd.GeoDataFrame, *,
+                    source: Path | str | None = None) -> pd.Series:
     """The unit that contains each school: ``school_id -> geoid``.
+
+    Parameters
+    ----------
+    schools, units
+        Schools and units (contracts above), in the same CRS.
+    source
+        The schools file, for messages.
 
     Raises
     ------
     InputError
-        When a school lies outside every unit (named, with the fix).
+        When a school lies outside every unit (named, with the fix; the message says when the
+        coordinates look swapped or when the two files do not overlap at all).
     """
     joined = gpd.sjoin(schools[["geometry"]], units[["geometry"]], how="left", predicate="within")
     joined = joined[~joined.index.duplicated(keep="first")]
     home = joined["geoid"] if "geoid" in joined else joined["index_right"]
     outside = home[home.isna()].index.tolist()
     if outside:
-        raise InputError(
-            f"schools {outside} lie outside every planning unit; check their coordinates (lon/lat"
-            " order, CRS) or add the units around them"
-        )
+        where = f" (schools file `{source}`)" if source else ""
+        hint = "check their coordinates (lon/lat order, CRS) or add the units around them"
+        points = schools.geometry.loc[outside]
+        swapped = gpd.GeoSeries(gpd.points_from_xy(points.y, points.x), crs=schools.crs)
+        if gpd.sjoin(gpd.GeoDataFrame(geometry=swapped), units[["geometry"]], predicate="within").index.size:
+            hint = "their coordinates look swapped: give longitude first (x = lon, y = lat)"
+        elif len(outside) == len(schools) and not shapely.box(*schools.total_bounds).intersects(
+                shapely.box(*units.total_bounds)):
+            hint = (f"the schools ({_extent(schools)}) and the units ({_extent(units)}) do not overlap at"
+                    " all: one of the two files has the wrong coordinate reference system")
+        raise InputError(f"schools {outside}{where} lie outside every planning unit; {hint}")
     return home.astype(str).rename("geoid").reindex(schools.index)
+
+
+def _extent(gdf: gpd.GeoDataFrame) -> str:
+    x0, y0, x1, y1 = gdf.total_bounds
+    return f"lon {x0:.4f} to {x1:.4f}, lat {y0:.4f} to {y1:.4f}"
 
 
 def load_current_zones(path: Path, config: CurrentConfig, schools: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
