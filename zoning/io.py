@@ -167,6 +167,7 @@ def save_folder(folder: Path, writers: dict[str, Callable[[Path], None]]) -> Pat
         except BaseException:
             if old is not None:
                 os.replace(old / "previous", folder)
+                old.rmdir()
             raise
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)

@@ -8,6 +8,7 @@ Series ``geoid -> school_id``.
 from __future__ import annotations
 
 import logging
+import math
 from pathlib import Path
 
 import geopandas as gpd
@@ -168,12 +169,18 @@ def find_home_units(schools: gpd.GeoDataFrame, units: gpd.GeoDataFrame, *,
         swapped = gpd.GeoSeries(gpd.points_from_xy(points.y, points.x), crs=schools.crs)
         if gpd.sjoin(gpd.GeoDataFrame(geometry=swapped), units[["geometry"]], predicate="within").index.size:
             hint = "their coordinates look swapped: give longitude first (x = lon, y = lat)"
-        elif len(outside) == len(schools) and not shapely.box(*schools.total_bounds).intersects(
-                shapely.box(*units.total_bounds)):
+        elif len(outside) == len(schools) and _far_apart(schools, units):
             hint = (f"the schools ({_extent(schools)}) and the units ({_extent(units)}) do not overlap at"
                     " all: one of the two files has the wrong coordinate reference system")
         raise InputError(f"schools {outside}{where} lie outside every planning unit; {hint}")
     return home.astype(str).rename("geoid").reindex(schools.index)
+
+
+def _far_apart(schools: gpd.GeoDataFrame, units: gpd.GeoDataFrame) -> bool:
+    """True when the schools lie farther from the units' extent than that extent is wide."""
+    area = shapely.box(*units.total_bounds)
+    x0, y0, x1, y1 = area.bounds
+    return shapely.box(*schools.total_bounds).distance(area) > max(math.hypot(x1 - x0, y1 - y0), 1e-6)
 
 
 def _extent(gdf: gpd.GeoDataFrame) -> str:
