@@ -496,11 +496,13 @@ def read_units_file(path: Path, config: UnitsConfig | None = None, *,
     id_col = _geoid_column(raw, config)
     require_columns(raw, {id_col: "[units] id"}, path, "units")
     raw = _restore_strings(raw, path, (id_col,))
-    geoid = raw[id_col]
+    geoid = raw[id_col].fillna("").astype(str).str.strip()
     problems: list[str] = []
-    if geoid.isna().any():
-        problems.append(f"{int(geoid.isna().sum())} rows have no `{id_col}`")
-    geoid = geoid.fillna("").astype(str).str.strip()
+    blank = geoid == ""
+    if blank.any():
+        rows = (blank.to_numpy().nonzero()[0] + 1).tolist()
+        problems.append(f"{int(blank.sum())} rows have no `{id_col}` (features {rows[:5]}, counting from 1);"
+                        " give every unit its id")
     dup = geoid[geoid.duplicated(keep=False) & (geoid != "")].unique()
     if len(dup):
         problems.append(f"duplicate `{id_col}` values {sorted(dup)[:10]}; each unit needs its own id")
@@ -853,6 +855,12 @@ def assemble_units(
         else:
             n_low = _counts(raw[config.low_income], source, config.low_income)
             report["low_income"] = {"method": f"units column `{config.low_income}`"}
+    if len(n_students) and float(n_students.sum()) <= 0:
+        raise InputError(
+            f"no unit of `{source}` has any student (students from {report['students']['method']}:"
+            " 0 in every unit); check the column mapping (`[units] students`, `[students] proxy`)"
+            " or, with student records, `[students] grades`"
+        )
     over = n_low.to_numpy() > n_students.to_numpy() + 1e-9
     if over.any():
         raise InputError(

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
+import pyogrio
 import shapely
 
 from . import settings
@@ -66,6 +67,8 @@ def read_vector(
             f" {sorted(VECTOR_SUFFIXES)} (GeoJSON, GeoPackage or shapefile)"
         )
     source = f"zip://{path}" if path.suffix.lower() == ".zip" else str(path)
+    if layer is not None:
+        _check_layer(source, path, what, key=key, layer=layer)
     try:
         gdf = gpd.read_file(source, layer=layer, engine="pyogrio")
     except Exception as exc:  # pyogrio raises several unrelated types for unreadable data
@@ -89,6 +92,19 @@ def read_vector(
     if not gdf.crs.equals(settings.default_crs):
         gdf = gdf.to_crs(settings.default_crs)
     return gdf
+
+
+def _check_layer(source: str, path: Path, what: str, *, key: str, layer: str) -> None:
+    """Raise :class:`InputError` naming the layers of ``path`` when ``layer`` is not one of them."""
+    try:
+        names = [str(n) for n in pyogrio.list_layers(source)[:, 0]]
+    except Exception:  # unreadable: read_file below reports it
+        return
+    if layer not in names:
+        section = key.split()[0] if key.startswith("[") else "[...]"
+        raise InputError(
+            f"{what} file `{path}` has no layer {layer!r}; its layers are {names}: fix `{section} layer`"
+        )
 
 
 def _check_degrees(gdf: gpd.GeoDataFrame, path: Path, what: str) -> None:

@@ -206,9 +206,23 @@ def load_current_zones(path: Path, config: CurrentConfig, schools: gpd.GeoDataFr
             f"current boundaries file `{path}` names schools {unknown} that are not in the schools"
             f" file (known: {sorted(schools.index)[:10]}...); fix the ids"
         )
+    empty = zones.geometry.isna() | zones.geometry.is_empty
+    if empty.any():
+        raise InputError(
+            f"current boundaries file `{path}` has {int(empty.sum())} features without geometry (zones"
+            f" {sorted(zones.loc[empty, 'school_id'].astype(str))[:5]}); draw them or remove them"
+        )
     wrong = ~zones.geometry.geom_type.isin(["Polygon", "MultiPolygon"])
     if wrong.any():
         raise InputError(f"current boundaries file `{path}` has non-polygon features; zones must be areas")
+    invalid = ~zones.geometry.is_valid
+    if invalid.any():
+        log.warning("repairing %d invalid current-zone polygons in %s (zones %s)", int(invalid.sum()), path,
+                    sorted(zones.loc[invalid, "school_id"].astype(str))[:10])
+        zones = zones.copy()
+        zones.loc[invalid, "geometry"] = zones.geometry[invalid].make_valid().apply(
+            lambda g: shapely.unary_union([p for p in shapely.get_parts(g)
+                                           if p.geom_type in ("Polygon", "MultiPolygon")]))
     return zones
 
 
@@ -246,7 +260,7 @@ def assign_current(
     Raises
     ------
     InputError
-        When ``weight`` is not a column of the units.
+        When ``weight`` is not a column of the units, or no unit overlaps any zone.
     """
     if weight is not None and weight not in units.columns:
         raise InputError(
@@ -289,6 +303,11 @@ def assign_current(
         report["people_elsewhere"] = (people * (1.0 - report["share"])).round(3)
     current = report["school_id"].dropna().astype(str).rename("school_id")
     current.index.name = "geoid"
+    if len(current) == 0 and len(units):
+        raise InputError(
+            f"the current boundaries ({_extent(zones)}) overlap none of the units ({_extent(units)});"
+            " check the coordinate reference system of `[current] path`, or that it is this district's"
+        )
     outside = report.index[report["school_id"].isna()]
     if len(outside):
         log.warning("%d units overlap no current zone and have no current school: %s",
