@@ -202,3 +202,18 @@ def test_geojson_text_rounds_and_is_stable() -> None:
 def test_csv_text_uses_unix_line_ends_and_a_fixed_float_format() -> None:
     df = pd.DataFrame({"x": [1 / 3, 2.0]}, index=pd.Index(["a", "b"], name="geoid"))
     assert csv_text(df) == "geoid,x\na,0.333333\nb,2\n"
+
+
+def test_written_files_and_folders_get_ordinary_permissions(tmp_path: Path) -> None:
+    """Temporaries are private (0600/0700); what is left in place has the umask's usual mode."""
+    old = os.umask(0o022)
+    try:
+        atomic_write_text(tmp_path / "a.txt", "x")
+        atomic_write_bytes(tmp_path / "b.bin", b"x")
+        save_folder(tmp_path / "out", {"c.txt": text_writer("c")})
+    finally:
+        os.umask(old)
+    assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "b.bin").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "out").stat().st_mode & 0o777 == 0o755
+    assert (tmp_path / "out" / "c.txt").stat().st_mode & 0o777 == 0o644

@@ -74,6 +74,13 @@ def csv_text(df: pd.DataFrame, *, index: bool = True, float_format: str = "%.6g"
     return df.to_csv(index=index, lineterminator="\n", float_format=float_format)
 
 
+def _umask_mode(mode: int) -> int:
+    """``mode`` less the process umask: what ``open``/``mkdir`` would give (temporaries are private)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mode & ~mask
+
+
 def atomic_write_text(path: Path, text: str) -> Path:
     """Write ``text`` to ``path`` through a temporary file in the same folder, then rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -81,6 +88,7 @@ def atomic_write_text(path: Path, text: str) -> Path:
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
             fh.write(text)
+        os.chmod(tmp, _umask_mode(0o666))
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -98,6 +106,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> Path:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
+        os.chmod(tmp, _umask_mode(0o666))
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -156,6 +165,7 @@ def save_folder(folder: Path, writers: dict[str, Callable[[Path], None]]) -> Pat
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.tmp-", dir=folder.parent))
     try:
+        os.chmod(tmp, _umask_mode(0o777))  # mkdtemp makes it private; the result is an ordinary folder
         for name in sorted(writers):
             writers[name](tmp / name)
         old = None
