@@ -270,6 +270,11 @@ def save_plan(result: PlanResult, folder: Path, *, offline: bool | None = None) 
     Files: ``units.geojson``, ``zones.geojson``, ``assignment.csv``, ``schools.csv``,
     ``metrics.json``, ``map.html`` (interactive map) and ``summary.html`` (printable page).
     ``offline`` (default: the scenario's ``[output] offline``) inlines every asset of the map.
+
+    Raises
+    ------
+    InputError
+        When ``folder`` is a file or a folder of other files (see :func:`~zoning.io.check_output_folder`).
     """
     check_output_folder(folder)
     units, zones = output_layers(result)
