@@ -39,6 +39,9 @@ from _tiny_district import (
 
 from zoning.cli import main
 
+# bad values in a GeoJSON column make pyogrio warn before the loader names them
+pytestmark = pytest.mark.filterwarnings("ignore:Could not parse column:UserWarning")
+
 # ------------------------------------------------------------------------------------ running
 PREVIOUS = {"metrics.json": '{"status": "optimal"}\n', "map.html": "<html>previous plan</html>\n"}
 
@@ -74,6 +77,13 @@ def assert_untouched(out: Path) -> None:
     assert sorted(p.name for p in out.iterdir()) == sorted(PREVIOUS)
     for name, text in PREVIOUS.items():
         assert (out / name).read_text(encoding="utf-8") == text
+
+
+def _acs_csv_without_zeros() -> str:
+    """C17002 as a plain CSV whose GEOIDs went through a spreadsheet as numbers (zeros lost)."""
+    header = "GEOID," + ",".join(f"C17002_00{i}E" for i in range(1, 7))
+    rows = [f"{int(geoid(r, c))},10,{low},0,0,0,0" for r in range(3) for c, low in enumerate((6, 4, 2, 0))]
+    return "\n".join([header, *rows]) + "\n"
 
 
 def _shapefile_without_prj(path: Path) -> None:
@@ -508,6 +518,16 @@ CASES: list[Case] = [
             _file("c17002.json", acs_json().replace("C17002_006E", "C17002_016E")),
         ),
         r"should hold C17002 but lacks \['C17002_006E'\]",
+    ),
+    Case(
+        "acs-csv-geoid-lost-zeros",
+        _both(
+            _set("census", c17002="c17002.csv"),
+            lambda d: [f["properties"].pop("low_income") for f in d.units],
+            _file("c17002.csv", _acs_csv_without_zeros()),
+        ),
+        r"12 units have no row in the ACS tables .*; the GEOIDs of one file lost their leading zeros \(stored"
+        r" as numbers\)",
     ),
     # road network
     Case(
