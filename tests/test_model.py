@@ -151,3 +151,14 @@ def test_every_plan_passes_the_checker_or_is_diagnosed(seed, n_side, n_schools, 
         return
     assert m.status_ == OPTIMAL
     assert check_plan(m.plan_, p, policy) == []
+
+
+def test_moved_penalty_adds_to_travel_in_the_objective() -> None:
+    p = line_problem()
+    p.current = pd.Series({"a": "A", "b": "A", "c": "E", "d": "E", "e": "E"})
+    m = ZoningModel(p, Policy(band=None, moved_weight=10.0)).solve()
+    # today's plan costs b 1 + c 1 + d 10 = 12 student-minutes and moves nobody; the travel
+    # optimum a-d -> A (6) moves c and d: 6 + 2 x 10 = 26; a-c -> A: 13 + 10 = 23
+    assert m.plan_.to_dict() == {"a": "A", "b": "A", "c": "E", "d": "E", "e": "E"}
+    assert m.objective_ == pytest.approx(12.0)
+    assert m.evaluate(m.plan_) == pytest.approx(m.objective_)
