@@ -185,7 +185,9 @@ CASES: list[Case] = [
         r"scenario file `.*` cannot be read as UTF-8",
     ),
     Case(
-        "scenario-unknown-top-key", lambda d: d.scenario.update(nmae="x"), r"unknown key `nmae`; known keys"
+        "scenario-unknown-top-key",
+        lambda d: d.scenario.update(nmae="x"),
+        r"unknown key `nmae`; did you mean `name`\?",
     ),
     Case("scenario-unknown-section-key", _set("policy", bnad=0.1), r"unknown key `\[policy\] bnad`"),
     Case(
@@ -218,7 +220,8 @@ CASES: list[Case] = [
     Case(
         "units-missing",
         _drop("units.geojson"),
-        r"units file `.*units\.geojson` does not exist; fix `\[units\] path`",
+        r"`.*scenario\.toml` names input files that cannot be read .*: `\[units\] path`: file"
+        r" `.*units\.geojson` does not exist",
     ),
     Case("units-empty-file", _file("units.geojson", ""), r"units file `.*` is empty"),
     Case(
@@ -342,7 +345,7 @@ CASES: list[Case] = [
     Case(
         "schools-missing",
         _drop("schools.geojson"),
-        r"schools file `.*` does not exist; fix `\[schools\] path`",
+        r"fix the paths: `\[schools\] path`: file `.*schools\.geojson` does not exist",
     ),
     Case("schools-truncated", _truncated("schools.geojson"), r"schools file `.*` cannot be read"),
     Case(
@@ -407,7 +410,11 @@ CASES: list[Case] = [
         r"120 students but 100 seats x max utilization 1 = 100: add 20 seats",
     ),
     # current boundaries
-    Case("current-missing", _drop("current.geojson"), r"current boundaries file `.*` does not exist"),
+    Case(
+        "current-missing",
+        _drop("current.geojson"),
+        r"fix the paths: `\[current\] path`: file `.*` does not exist",
+    ),
     Case(
         "current-unknown-school",
         lambda d: d.prop("current", 1, "school_id", "Z"),
@@ -441,7 +448,7 @@ CASES: list[Case] = [
     Case(
         "records-missing",
         _set("students", records="students.csv"),
-        r"student records file `.*students\.csv` does not exist; fix `\[students\] records`",
+        r"fix the paths: `\[students\] records`: file `.*students\.csv` does not exist",
     ),
     Case(
         "records-missing-frl-column",
@@ -533,7 +540,7 @@ CASES: list[Case] = [
     Case(
         "network-missing",
         _both(_with_network(), _drop("roads.osm")),
-        r"road network file `.*roads\.osm` does not exist; fix `\[network\] path`",
+        r"fix the paths: `\[network\] path`: file `.*roads\.osm` does not exist",
     ),
     Case("network-empty", _both(_with_network(), _file("roads.osm", "")), r"road network file `.*` is empty"),
     Case(
@@ -829,13 +836,21 @@ def test_read_vector_names_projected_coordinates_in_a_degree_file(tmp_path: Path
     from zoning.errors import InputError
     from zoning.files import read_vector
 
-    features = [{"type": "Feature", "properties": {"id": "a"},
-                 "geometry": {"type": "Point", "coordinates": [512_300.0, 4_428_000.0]}}]
+    features = [
+        {
+            "type": "Feature",
+            "properties": {"id": "a"},
+            "geometry": {"type": "Point", "coordinates": [512_300.0, 4_428_000.0]},
+        }
+    ]
     path = tmp_path / "pts.geojson"
     path.write_text(feature_collection(features))
-    with pytest.raises(InputError, match=r"`.*pts\.geojson` has coordinates outside longitude/latitude"
-                                         r" range \(x 512,300 to 512,300, y 4,428,000 to 4,428,000\)"
-                                         r".*look projected"):
+    with pytest.raises(
+        InputError,
+        match=r"`.*pts\.geojson` has coordinates outside longitude/latitude"
+        r" range \(x 512,300 to 512,300, y 4,428,000 to 4,428,000\)"
+        r".*look projected",
+    ):
         read_vector(path, "schools", key="[schools] path")
 
 
@@ -843,8 +858,13 @@ def test_read_vector_names_swapped_coordinates(tmp_path: Path) -> None:
     from zoning.errors import InputError
     from zoning.files import read_vector
 
-    features = [{"type": "Feature", "properties": {"id": "a"},
-                 "geometry": {"type": "Point", "coordinates": [40.0, -120.0]}}]
+    features = [
+        {
+            "type": "Feature",
+            "properties": {"id": "a"},
+            "geometry": {"type": "Point", "coordinates": [40.0, -120.0]},
+        }
+    ]
     path = tmp_path / "pts.geojson"
     path.write_text(feature_collection(features))
     with pytest.raises(InputError, match=r"they look swapped: longitude \(x\) comes first"):
@@ -856,12 +876,17 @@ def test_units_whose_polygons_repair_to_nothing_are_named(tmp_path: Path) -> Non
     from zoning.errors import InputError
 
     features = unit_features()
-    features[2]["geometry"] = {"type": "Polygon",
-                               "coordinates": [[[X0, Y0], [X0 + CELL, Y0], [X0 + 3 * CELL, Y0], [X0, Y0]]]}
+    features[2]["geometry"] = {
+        "type": "Polygon",
+        "coordinates": [[[X0, Y0], [X0 + CELL, Y0], [X0 + 3 * CELL, Y0], [X0, Y0]]],
+    }
     path = tmp_path / "units.geojson"
     path.write_text(feature_collection(features))
-    with pytest.raises(InputError, match=rf"units \['{geoid(0, 2)}'\] have invalid polygons with no area"
-                                         r" \(.*\); repairing them leaves nothing, so redraw or remove them"):
+    with pytest.raises(
+        InputError,
+        match=rf"units \['{geoid(0, 2)}'\] have invalid polygons with no area"
+        r" \(.*\); repairing them leaves nothing, so redraw or remove them",
+    ):
         read_units_file(path)
 
 
@@ -872,12 +897,19 @@ def test_far_islands_are_an_error_and_near_ones_a_link(caplog: pytest.LogCapture
     from zoning.errors import InputError
 
     units = gpd.GeoDataFrame(
-        geometry=[box(-95.0, 40.0, -94.99, 40.01), box(-94.99, 40.0, -94.98, 40.01),
-                  box(-94.9, 40.0, -94.89, 40.01)],  # 8 km east of the others
-        index=pd.Index(["a", "b", "far"], name="geoid"), crs="EPSG:4326",
+        geometry=[
+            box(-95.0, 40.0, -94.99, 40.01),
+            box(-94.99, 40.0, -94.98, 40.01),
+            box(-94.9, 40.0, -94.89, 40.01),
+        ],  # 8 km east of the others
+        index=pd.Index(["a", "b", "far"], name="geoid"),
+        crs="EPSG:4326",
     )
-    with pytest.raises(InputError, match=r"units \['far'\] lie 6\.8 km from every other unit, with no shared"
-                                         r" boundary or road joining them \(more than 5 km of gap\)"):
+    with pytest.raises(
+        InputError,
+        match=r"units \['far'\] lie 6\.8 km from every other unit, with no shared"
+        r" boundary or road joining them \(more than 5 km of gap\)",
+    ):
         build_adjacency(units)
     links = build_adjacency(units, max_gap_m=10_000)
     assert links.to_dict("records")[-1] == {"a": "b", "b": "far", "kind": "nearest"}
@@ -891,16 +923,27 @@ def test_schools_off_the_units_get_a_hint(tmp_path: Path) -> None:
     from zoning.errors import InputError
     from zoning.schools import find_home_units
 
-    units = gpd.GeoDataFrame(geometry=[box(10, 20, 11, 21)], index=pd.Index(["u"], name="geoid"),
-                             crs="EPSG:4326")
-    swapped = gpd.GeoDataFrame({"name": ["A"], "capacity": [1]}, geometry=[Point(20.5, 10.5)],
-                               index=pd.Index(["A"], name="school_id"), crs="EPSG:4326")
-    with pytest.raises(InputError, match=r"schools \['A'\] \(schools file `s\.csv`\) lie outside every"
-                                         r" planning unit; their coordinates look swapped"):
+    units = gpd.GeoDataFrame(
+        geometry=[box(10, 20, 11, 21)], index=pd.Index(["u"], name="geoid"), crs="EPSG:4326"
+    )
+    swapped = gpd.GeoDataFrame(
+        {"name": ["A"], "capacity": [1]},
+        geometry=[Point(20.5, 10.5)],
+        index=pd.Index(["A"], name="school_id"),
+        crs="EPSG:4326",
+    )
+    with pytest.raises(
+        InputError,
+        match=r"schools \['A'\] \(schools file `s\.csv`\) lie outside every"
+        r" planning unit; their coordinates look swapped",
+    ):
         find_home_units(swapped, units, source="s.csv")
     elsewhere = swapped.set_geometry([Point(-70.0, 42.0)])
-    with pytest.raises(InputError, match=r"the schools \(lon -70\.0000 to -70\.0000, lat 42\.0000 to"
-                                         r" 42\.0000\) and the units \(lon 10\.0000 to 11\.0000.*overlap"):
+    with pytest.raises(
+        InputError,
+        match=r"the schools \(lon -70\.0000 to -70\.0000, lat 42\.0000 to"
+        r" 42\.0000\) and the units \(lon 10\.0000 to 11\.0000.*overlap",
+    ):
         find_home_units(elsewhere, units)
     near = swapped.set_geometry([Point(11.5, 20.5)])
     with pytest.raises(InputError, match=r"lie outside every planning unit; check their coordinates"):
@@ -923,9 +966,24 @@ def test_invalid_current_zones_are_repaired(tmp_path: Path, caplog: pytest.LogCa
     from zoning.scenario import CurrentConfig
     from zoning.schools import assign_current, load_current_zones
 
-    features = [{"type": "Feature", "properties": {"school_id": "A"}, "geometry": {
-        "type": "Polygon", "coordinates": [[[X0, Y0], [X0 + 4 * CELL, Y0 + 3 * CELL], [X0 + 4 * CELL, Y0],
-                                            [X0, Y0 + 3 * CELL], [X0, Y0]]]}}]
+    features = [
+        {
+            "type": "Feature",
+            "properties": {"school_id": "A"},
+            "geometry": {
+                "type": "Polygon",
+                "coordinates": [
+                    [
+                        [X0, Y0],
+                        [X0 + 4 * CELL, Y0 + 3 * CELL],
+                        [X0 + 4 * CELL, Y0],
+                        [X0, Y0 + 3 * CELL],
+                        [X0, Y0],
+                    ]
+                ],
+            },
+        }
+    ]
     path = tmp_path / "current.geojson"
     path.write_text(feature_collection(features))
     schools = gpd.GeoDataFrame.from_features(District().schools, crs="EPSG:4326").set_index("school_id")
