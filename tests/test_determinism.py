@@ -6,8 +6,9 @@ folders byte for byte. The demo's second run is a separate process with another 
 
 Only a plan the solver finishes (proven within the requested gap) can be reproduced: a solve
 stopped by the time limit depends on the machine's speed. The demo scenario itself runs into
-its 120 s limit on a small machine, so the demo test uses the demo's own files with a policy
-that solves to a proven result in seconds (contiguity off, 1% gap).
+its time limit on a small machine (``python bench/determinism.py`` shows it), so the demo test
+uses the demo's own files with a policy that solves to a proven result in seconds (contiguity
+off, 1% gap).
 """
 
 from __future__ import annotations
