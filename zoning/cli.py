@@ -242,9 +242,17 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except ZoningError as exc:
-        message = " ".join(str(exc).split("\n")) if "\n" not in str(exc) else str(exc).replace("\n", " ")
-        print(f"zoning: error: {message}", file=sys.stderr)
+        print(f"zoning: error: {one_line(str(exc))}", file=sys.stderr)
         return exc.exit_code
+
+
+def one_line(message: str) -> str:
+    """A (possibly multi-line) error message as one line: ``header: first; second; ...``."""
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    if not lines:
+        return "(no message)"
+    items = [line[2:] if line.startswith("- ") else line for line in lines[1:]]
+    return " ".join([lines[0], "; ".join(items)]) if items else lines[0]
 
 
 if __name__ == "__main__":

@@ -23,6 +23,8 @@ import pandas as pd
 import pyogrio
 import shapely
 
+from .errors import InputError
+
 #: Decimal places kept for coordinates in exported files (about 1 cm).
 COORD_DECIMALS = 7
 
@@ -79,6 +81,13 @@ def csv_text(df: pd.DataFrame, *, index: bool = True, float_format: str = "%.6g"
     return df.to_csv(index=index, lineterminator="\n", float_format=float_format)
 
 
+def _umask_mode(mode: int) -> int:
+    """``mode`` less the process umask: what ``open``/``mkdir`` would give (temporaries are private)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mode & ~mask
+
+
 def atomic_write_text(path: Path, text: str) -> Path:
     """Write ``text`` to ``path`` through a temporary file in the same folder, then rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -86,6 +95,7 @@ def atomic_write_text(path: Path, text: str) -> Path:
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
             fh.write(text)
+        os.chmod(tmp, _umask_mode(0o666))
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -103,11 +113,48 @@ def atomic_write_bytes(path: Path, data: bytes) -> Path:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
+        os.chmod(tmp, _umask_mode(0o666))
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def check_output_folder(folder: Path, *, marker: str = "metrics.json") -> None:
+    """Raise :class:`InputError` unless ``folder`` may receive a run's outputs.
+
+    Allowed: a path that does not exist yet, an empty folder, or a previous output folder
+    (recognised by ``marker``), which :func:`save_folder` replaces once the new one is complete.
+    Anything else (a file, or a folder holding other files) is refused, so a mistyped ``--out``
+    never replaces someone's data.
+
+    Raises
+    ------
+    InputError
+        Naming the path, what it holds and the fix.
+    """
+    folder = Path(folder)
+    if not folder.exists():
+        if folder.is_symlink():
+            raise InputError(f"output folder `{folder}` is a broken symbolic link; choose another folder")
+        parent = next((p for p in folder.parents if p.exists()), None)
+        if parent is not None and not parent.is_dir():
+            raise InputError(f"output folder `{folder}` lies under `{parent}`, which is a file; choose"
+                             " another folder (`--out` or `[output] folder`)")
+        return
+    if not folder.is_dir():
+        raise InputError(
+            f"output folder `{folder}` is an existing file, not a folder; choose another path with `--out`"
+            " or `[output] folder`"
+        )
+    names = sorted(p.name for p in folder.iterdir())
+    if names and marker not in names:
+        raise InputError(
+            f"output folder `{folder}` already holds other files ({names[:5]}) and no `{marker}` of an"
+            " earlier plan; it would be replaced, so choose a new or empty folder with `--out` or"
+            " `[output] folder`"
+        )
 
 
 def save_folder(folder: Path, writers: dict[str, Callable[[Path], None]]) -> Path:
@@ -125,6 +172,7 @@ def save_folder(folder: Path, writers: dict[str, Callable[[Path], None]]) -> Pat
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.tmp-", dir=folder.parent))
     try:
+        os.chmod(tmp, _umask_mode(0o777))  # mkdtemp makes it private; the result is an ordinary folder
         for name in sorted(writers):
             writers[name](tmp / name)
         old = None
@@ -136,6 +184,7 @@ def save_folder(folder: Path, writers: dict[str, Callable[[Path], None]]) -> Pat
         except BaseException:
             if old is not None:
                 os.replace(old / "previous", folder)
+                old.rmdir()
             raise
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)

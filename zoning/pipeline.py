@@ -4,6 +4,7 @@ map -> outputs. The only module that knows every step."""
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,7 @@ from .compare import (
 from .errors import InfeasibleError, InputError, SolverError, format_problems
 from .files import read_table
 from .io import (
+    check_output_folder,
     csv_text,
     geojson_text,
     geopackage_writer,
@@ -157,7 +159,7 @@ def load_inputs(scenario: Scenario, *, progress: Progress = _quiet) -> Inputs:
     units, notes = build_units(scenario)
     table = scenario.resolve(scenario.schools.table) if scenario.schools.table else None
     schools = load_schools(scenario.resolve(scenario.schools.path), scenario.schools, table=table)
-    home = find_home_units(schools, units)
+    home = find_home_units(schools, units, source=scenario.resolve(scenario.schools.path))
     _check_locks(scenario, units, schools)
     current = zones = None
     if scenario.current.path:
@@ -196,7 +198,7 @@ def load_inputs(scenario: Scenario, *, progress: Progress = _quiet) -> Inputs:
         walk_locks = compute_walk_locks(units, schools, scenario, cache)
         notes["walk_zones"] = {"minutes": scenario.policy.walk_zone_min, "units": len(walk_locks)}
     progress("building unit adjacency")
-    adjacency = build_adjacency(units, graph)
+    adjacency = build_adjacency(units, graph, max_gap_m=None if scenario.policy.contiguity else math.inf)
     return Inputs(scenario, units, schools, home, travel, adjacency, current, zones, graph, notes,
                   walk_locks)
 
@@ -250,7 +252,11 @@ class PlanResult:
         return self.model.status_text()
 
     def metrics_json(self) -> dict[str, Any]:
-        """The content of ``metrics.json`` (every field is listed in the README)."""
+        """The content of ``metrics.json`` (every field is listed in the README).
+
+        Only what the inputs determine: the solve time is printed by the CLI but not stored, so
+        the same inputs give byte-identical files.
+        """
         m = self.model
         scenario = self.scenario or self.inputs.scenario
         return {
@@ -262,7 +268,6 @@ class PlanResult:
             "objective": None if m is None else m.objective_,
             "bound": None if m is None else m.bound_,
             "gap": None if m is None else m.gap_,
-            "seconds": None if m is None else round(m.seconds_, 3),
             "rounds": 0 if m is None else m.rounds_,
             "solver": scenario.solver.name,
             "travel_time_method": self.inputs.travel.method,
@@ -573,8 +578,11 @@ def save_plan(result: PlanResult, folder: Path, *, offline: bool | None = None) 
     Raises
     ------
     InputError
-        When the plan leaves units without a known school (a checked plan): there is no map of it.
+        When the plan leaves units without a known school (a checked plan): there is no map of it;
+        or when ``folder`` is a file or a folder of other files (see
+        :func:`~zoning.io.check_output_folder`).
     """
+    check_output_folder(folder)
     _require_complete(result)
     units, zones = output_layers(result)
     inp = result.inputs
@@ -615,9 +623,10 @@ def run_plan(scenario: Scenario | str | Path, *, out: Path | None = None,
     """Load, solve, check, measure and save one scenario; returns the result and its folder."""
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
+    folder = Path(out) if out is not None else scenario.output_folder()
+    check_output_folder(folder)  # before the slow steps: a bad --out fails at once
     inputs = load_inputs(scenario, progress=progress)
     result = solve(inputs, progress=progress)
-    folder = Path(out) if out is not None else scenario.output_folder()
     progress(f"writing outputs to {folder}")
     save_plan(result, folder)
     return result, folder
@@ -633,7 +642,8 @@ def save_compare(proposals: list[Proposal], folder: Path, *, title: str = "Compa
     Raises
     ------
     InputError
-        When ``folder`` is one of the proposal folders or holds one (it would be replaced).
+        When ``folder`` is one of the proposal folders or holds one (it would be replaced), or
+        is a file or a folder of other files than an earlier comparison.
     """
     folder = Path(folder)
     target = folder.resolve()
@@ -642,6 +652,7 @@ def save_compare(proposals: list[Proposal], folder: Path, *, title: str = "Compa
         if target == source or target in source.parents:
             raise InputError(f"`--out {folder}` would replace the proposal folder `{p.folder}`;"
                              " write the comparison to a new folder")
+    check_output_folder(folder, marker="compare.html")
     writers = {
         "compare.html": text_writer(render_compare_page(proposals, title=title)),
         "metrics.csv": text_writer(csv_text(metrics_table(proposals))),

@@ -545,7 +545,10 @@ def load_scenario(path: str | Path) -> Scenario:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(f"scenario file `{path}` cannot be read as UTF-8 text: {exc}") from exc
+        raise ScenarioError(
+            f"scenario file `{path}` cannot be read as UTF-8 text ({exc}); save it as UTF-8 (TOML files"
+            " are UTF-8)"
+        ) from exc
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
