@@ -54,11 +54,6 @@ HEURISTIC_SHARE = 0.1
 HEURISTIC_S_PER_UNIT = 0.05
 #: Moves the annealing tries per unit (its result depends on this, not on the clock).
 ANNEAL_STEPS_PER_UNIT = 300
-#: Share of the time limit for the first plan under layered contiguity, and its gap.
-LAYERED_GAP = 0.005
-#: Neighbourhood sizes (links around split pieces) re-optimised when repairing a split plan.
-REPAIR_HOPS = (2, 4, 8)
-REPAIR_ROUNDS = 8
 #: Share of the time limit that cutting planes on the LP relaxation may use, and their rounds.
 ROOT_CUT_SHARE = 0.25
 ROOT_CUT_ROUNDS = 15
@@ -138,7 +133,6 @@ class SolveOptions:
     threads: int | None = None
     candidate_schools: int = 0
     neighbour_rows: bool = True
-    pair_rows: bool = False
     contiguity_method: str = "auto"
 
 
@@ -375,13 +369,8 @@ class ZoningModel:
 
     # ----------------------------------------------------------------- building
     def _build(self, cuts: list[tuple[list[str], list[str]]], *,
-               layered: bool = False, fixed: dict[str, str] | None = None) -> tuple[pulp.LpProblem, dict]:
-        """The program with the given separator cuts.
-
-        With ``layered``, each unit of a zone must instead have a neighbour in the zone that is
-        fewer links away from the school's unit: a restriction (it excludes some contiguous
-        zones) whose every plan is contiguous, used to find a good first plan quickly.
-        """
+               fixed: dict[str, str] | None = None) -> tuple[pulp.LpProblem, dict]:
+        """The program with the given separator cuts (and some assignments fixed, if given)."""
         p, pol = self.problem, self.policy
         prob = pulp.LpProblem("zoning", pulp.LpMinimize)
         pairs = self.pairs
@@ -432,29 +421,12 @@ class ZoningModel:
             self._add_flow(prob, x, by_school)
         if pol.contiguity:
             homes = set(p.home_unit)
-            hops = self._hops(by_school) if layered else {}
-            for (u, s), var in (x.items() if self.options.neighbour_rows or layered else ()):
+            for (u, s), var in (x.items() if self.options.neighbour_rows else ()):
                 if u in homes and p.home_unit.get(s) == u:
                     continue
-                if layered:
-                    d = hops[s]
-                    nbr = [x[(w, s)] for w in p.neighbours.get(u, []) if (w, s) in x and d[w] < d[u]]
-                else:
-                    nbr = [x[(w, s)] for w in p.neighbours.get(u, []) if (w, s) in x]
+                nbr = [x[(w, s)] for w in p.neighbours.get(u, []) if (w, s) in x]
                 prob += (pulp.LpAffineExpression([(var, 1)] + [(v, -1) for v in nbr]) <= 0,
                          f"nb_{u}_{s}")
-            if self.options.pair_rows and not layered:
-                for u in p.units:
-                    for v in p.neighbours.get(u, []):
-                        if v <= u:
-                            continue
-                        sep = sorted((set(p.neighbours.get(u, [])) | set(p.neighbours.get(v, []))) - {u, v})
-                        for s in p.schools:
-                            if p.home_unit.get(s) in (u, v) or (u, s) not in x or (v, s) not in x:
-                                continue
-                            seps = [(x[(w, s)], -1) for w in sep if (w, s) in x]
-                            prob += pulp.LpAffineExpression([(x[(u, s)], 1), *seps]) <= 0, f"pu_{u}_{v}_{s}"
-                            prob += pulp.LpAffineExpression([(x[(v, s)], 1), *seps]) <= 0, f"pv_{u}_{v}_{s}"
             # a piece cut off once is cut off for every school whose unit lies outside it
             for k, (piece, sep) in enumerate(cuts):
                 inside = set(piece)
@@ -481,25 +453,6 @@ class ZoningModel:
             if (u, s) in x:
                 x[(u, s)].lowBound = 1
         return prob, x
-
-    def _hops(self, by_school: dict) -> dict[str, dict[str, int]]:
-        """Links from each school's unit to every unit it may take, through units it may take."""
-        out: dict[str, dict[str, int]] = {}
-        for s, members in by_school.items():
-            inside = {u for u, _ in members}
-            home = self.problem.home_unit.get(s)
-            dist = {home: 0}
-            frontier = [home]
-            while frontier:
-                nxt = []
-                for u in frontier:
-                    for w in self.problem.neighbours.get(u, []):
-                        if w in inside and w not in dist:
-                            dist[w] = dist[u] + 1
-                            nxt.append(w)
-                frontier = nxt
-            out[s] = {u: dist.get(u, 10**9) for u in inside}
-        return out
 
     def _add_flow(self, prob: pulp.LpProblem, x: dict, by_school: dict) -> None:
         """Single-commodity flow contiguity: each school's unit sends one unit of flow to every
@@ -697,7 +650,7 @@ class ZoningModel:
                 progress(f"heuristic plan: objective {best_obj:.1f}" if best is not None
                          else "heuristic found no plan meeting every rule")
         if self.policy.contiguity and self.options.contiguity_method == "cuts":
-            self._root_cuts(cuts, start, progress)
+            bound = max(bound, self._root_cuts(cuts, start, progress))
         gap_now = max(target, EXPLORE_GAP) if self.policy.contiguity else target
         while True:
             remaining = self.options.time_limit_s - (time.perf_counter() - start)
@@ -907,51 +860,17 @@ class ZoningModel:
                     cuts.append(key)
         self.cuts_ = len(cuts)
 
-    def _repair_by_neighbourhood(self, plan: pd.Series, split: dict[str, list[set[str]]],
-                                 cuts: list[tuple[list[str], list[str]]], deadline: float,
-                                 progress: Callable[[str], None] | None) -> pd.Series | None:
-        """Re-optimise the units near split pieces, every other unit fixed, until contiguous.
-
-        A small program (most variables fixed) solved with the same cuts loop; the cuts it finds
-        are valid for the whole problem and are kept. Widens the neighbourhood if needed.
-        Returns a contiguous plan meeting every rule, or None.
-        """
-        p = self.problem
-        seeds = {u for pieces in split.values() for piece in pieces for u in piece}
-        for hops in REPAIR_HOPS:
-            free = set(seeds)
-            frontier = set(seeds)
-            for _ in range(hops):
-                frontier = {w for u in frontier for w in p.neighbours.get(u, [])} - free
-                free |= frontier
-            fixed = {u: s for u, s in plan.items() if u not in free}
-            for _ in range(REPAIR_ROUNDS):
-                remaining = deadline - time.perf_counter()
-                if remaining <= 0.05:
-                    return None
-                prob, _ = self._build(cuts, fixed=fixed)
-                res = self._run(prob, remaining, None, max(self.options.gap, EXPLORE_GAP))
-                log.debug("repair (%d free units): %s in %.1f s", len(free), res.objective, res.seconds)
-                if res.values is None:
-                    break  # infeasible with this much fixed: widen
-                cand = self._plan_from(res.values)
-                pieces = split_pieces(cand, p.neighbours, p.home_unit)
-                if not pieces:
-                    if progress:
-                        progress(f"repaired split zones within {hops} links: objective {res.objective:.1f}")
-                    return cand
-                self._add_piece_cuts(cuts, pieces, cand)
-        return None
-
     def _root_cuts(self, cuts: list[tuple[list[str], list[str]]], start: float,
-                   progress: Callable[[str], None] | None) -> None:
+                   progress: Callable[[str], None] | None) -> float:
         """Cutting planes on the LP relaxation before any branching.
 
         For each school, the units with a positive share in the zone form a support graph; a
         piece of it that does not reach the school's unit yields separator cuts
         ``x[u, s] <= sum_{w in N(C)} x[w, s]``, added when the LP point violates them. Repeats
-        until no cut is violated or the budget (a share of the time limit) is spent.
+        until no cut is violated or the budget (a share of the time limit) is spent. Returns the
+        last LP optimum: a valid bound on every plan (-inf if no LP was solved).
         """
+        lp_bound = -math.inf
         p = self.problem
         budget = ROOT_CUT_SHARE * self.options.time_limit_s
         keys = list(zip(self.pairs["geoid"], self.pairs["school_id"], strict=True))
@@ -987,11 +906,13 @@ class ZoningModel:
                             cuts.append((sorted(comp), sorted(sep)))
                             known.add(tuple(sorted(comp)))
                             added += 1
+            lp_bound = max(lp_bound, float(pulp.value(prob.objective)))
             if progress:
-                progress(f"root LP: bound {pulp.value(prob.objective):.1f}, {added} new cuts")
+                progress(f"root LP: bound {lp_bound:.1f}, {added} new cuts")
             if not added:
                 break
         self.cuts_ = len(cuts)
+        return lp_bound
 
     @staticmethod
     def _gap(objective: float, bound: float) -> float:
