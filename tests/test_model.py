@@ -202,3 +202,11 @@ def test_travel_increase_cap_keeps_units_near_todays_time() -> None:
     assert check_plan(m.plan_, p, policy) == []
     bad = pd.Series({"a": "A", "b": "A", "c": "A", "d": "A", "e": "E"})
     assert [v.where for v in check_plan(bad, p, policy) if v.rule == "travel"] == ["c"]
+
+
+def test_moved_share_diagnosis_names_the_share_needed() -> None:
+    p = line_problem()
+    p.current = pd.Series({"a": "E", "b": "E", "c": "E", "d": "E", "e": "E"})
+    # a is school A's own unit, so at least a (1 of 5 students) must move
+    with pytest.raises(InfeasibleError, match=r"max_moved_share must rise to 20.0%"):
+        ZoningModel(p, Policy(band=None, max_moved_share=0.0)).solve()

@@ -767,6 +767,12 @@ class ZoningModel:
                 prob += pulp.LpAffineExpression([(v, (share - pol.band) * st[u] - li[u]) for u, v in members]) \
                     - sl["rich"] <= 0
             terms += [(sl[k], 1000.0) for k in sl]
+        moved_slack = None
+        if p.current is not None and pol.max_moved_share is not None:
+            moved_slack = pulp.LpVariable("moved_over", lowBound=0)
+            moved = [(v, st[u]) for (u, s), v in x.items() if p.current.get(u) not in (None, s)]
+            prob += pulp.LpAffineExpression(moved) - moved_slack <= pol.max_moved_share * sum(st.values())
+            terms.append((moved_slack, 1000.0))
         prob += pulp.LpAffineExpression(terms)
         prob.solve(_HiGHSWarm(msg=False, timeLimit=time_limit_s, gapRel=1e-3, threads=self.options.threads))
         if prob.sol_status not in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible):
@@ -793,6 +799,10 @@ class ZoningModel:
                 need = float(dev[banded].max())
                 out.append(f"the band must widen to +/-{math.ceil(need * 1000) / 10:.1f} points"
                            f" (schools {banded[:5]} cannot reach +/-{pol.band * 100:g})")
+        if moved_slack is not None and (moved_slack.varValue or 0.0) > 1e-6:
+            total = sum(st.values())
+            need = pol.max_moved_share + (moved_slack.varValue or 0.0) / max(total, 1e-9)
+            out.append(f"max_moved_share must rise to {math.ceil(need * 1000) / 10:.1f}% of students")
         if cap_s is not None:
             used = [float(t) for (u, s), t in zip(x, pairs["travel_time_s"], strict=True)
                     if (x[(u, s)].varValue or 0) > 0.5 and float(t) > cap_s + 1e-9]
