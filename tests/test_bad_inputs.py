@@ -614,7 +614,7 @@ CASES: list[Case] = [
     Case(
         "impossible-band",
         _both(_units_prop(0, "low_income", 7), _set("policy", band=0.0)),
-        r"no plan meets the policy \(the solver proved it infeasible\); widen the band",
+        r"no plan meets the policy \(the solver proved it infeasible\): the band must widen to \+/-",
     ),
     Case(
         "moved-cap-without-current",
