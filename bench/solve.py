@@ -38,7 +38,7 @@ import math
 import os
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TextIO
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -51,6 +51,8 @@ from zoning.checks import check_plan  # noqa: E402
 from zoning.errors import InfeasibleError, NoPlanInTimeError, ZoningError  # noqa: E402
 from zoning.model import SolveOptions, ZoningModel  # noqa: E402
 
+Say = Callable[[str], None]
+
 #: Gaps within this of each other count as "the same gap" (HiGHS's default relative tolerance).
 SAME_GAP = 1e-4
 
@@ -61,7 +63,7 @@ def _round(value: float | None, digits: int) -> float | None:
     return round(float(value), digits)
 
 
-def run_model(instance: Instance, *, time_limit_s: float, say: Any) -> dict[str, Any]:
+def run_model(instance: Instance, *, time_limit_s: float, say: Say) -> dict[str, Any]:
     """Solve ``instance`` with the model; status, gap, objective, bound, seconds and checker result."""
     t0 = time.perf_counter()
     model: ZoningModel | None = None
@@ -88,7 +90,7 @@ def run_model(instance: Instance, *, time_limit_s: float, say: Any) -> dict[str,
             "violations": len(violations)}
 
 
-def run_baseline(instance: Instance, *, time_limit_s: float, say: Any) -> dict[str, Any]:
+def run_baseline(instance: Instance, *, time_limit_s: float, say: Say) -> dict[str, Any]:
     """Solve ``instance`` with the straightforward formulation (``bench/baseline.py``)."""
     result = solve_baseline(instance.problem, instance.policy, time_limit_s=time_limit_s)
     violations = None
@@ -124,7 +126,7 @@ def _gap_text(status: str, gap: float | None) -> str:
     return status if gap is None else f"{status}, gap {gap:.2%}"
 
 
-def bench_instance(instance: Instance, *, time_limit_s: float, baseline: bool, say: Any) -> dict[str, Any]:
+def bench_instance(instance: Instance, *, time_limit_s: float, baseline: bool, say: Say) -> dict[str, Any]:
     """Run the model (and the baseline) on one instance; the instance's JSON entry."""
     say(f"[{instance.name}] {instance.description}")
     ours = run_model(instance, time_limit_s=time_limit_s, say=say)
