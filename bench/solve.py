@@ -3,8 +3,11 @@
 For each instance, the model (:class:`zoning.model.ZoningModel` with its default options) and, in
 the same run, the baseline of ``bench/baseline.py`` (every pair under the travel cap,
 single-commodity flow contiguity, hard band, no warm start) are solved with HiGHS and the same
-time limit. Every plan either returns is recomputed by the independent checker
-(:func:`zoning.checks.check_plan`); the count of violations is reported.
+time limit (the model's limit covers its whole solve; the baseline's covers HiGHS alone, not
+building the PuLP model, whose time is still in its seconds). A status is read from the solver,
+never assumed: a time-limited incumbent is "feasible" with its gap. Every plan either returns is
+recomputed by the independent checker (:func:`zoning.checks.check_plan`); the count of
+violations is reported.
 
 Instances (``bench/instances.py``): ``S`` (100 units x 8 schools), ``M`` (400 x 24), ``L``
 (1,000 x 60), generated deterministically by :func:`zoning.synthetic.make_district`, with
