@@ -56,8 +56,9 @@ def test_capacity_and_band_known_answer() -> None:
     assert no_band.plan_.to_dict() == {"p1": "P", "p2": "P", "r1": "R", "r2": "R"}
     # district share 0.5; +/-0.3 band allows 0.2..0.8: zones must each mix one poor, one rich
     # unit, but contiguity along the line p1-p2-r1-r2 makes that impossible
-    with pytest.raises(InfeasibleError, match="no plan meets the policy"):
+    with pytest.raises(InfeasibleError, match="contiguity clashes") as err:
         ZoningModel(p, Policy(band=0.3)).solve()
+    assert err.value.diagnosis
     # on a ring p1-p2-r2-r1-p1 the mixed plan P = {p1, r1}, R = {p2, r2} is contiguous
     nb_ring = {"p1": ["p2", "r1"], "p2": ["p1", "r2"], "r1": ["p1", "r2"], "r2": ["p2", "r1"]}
     ring = Problem(tt, students, low, pd.Series({"P": 20, "R": 20}), nb_ring,
@@ -147,7 +148,57 @@ def test_every_plan_passes_the_checker_or_is_diagnosed(seed, n_side, n_schools, 
     try:
         m = ZoningModel(p, policy, SolveOptions(time_limit_s=20)).solve()
     except InfeasibleError as exc:
-        assert str(exc)
+        assert exc.diagnosis, "an infeasible policy must come with a diagnosis"
+        assert all(isinstance(d, str) and d for d in exc.diagnosis)
         return
     assert m.status_ == OPTIMAL
     assert check_plan(m.plan_, p, policy) == []
+
+
+def test_moved_penalty_adds_to_travel_in_the_objective() -> None:
+    p = line_problem()
+    p.current = pd.Series({"a": "A", "b": "A", "c": "E", "d": "E", "e": "E"})
+    m = ZoningModel(p, Policy(band=None, moved_weight=10.0)).solve()
+    # today's plan costs b 1 + c 1 + d 10 = 12 student-minutes and moves nobody; the travel
+    # optimum a-d -> A (6) moves c and d: 6 + 2 x 10 = 26; a-c -> A: 13 + 10 = 23
+    assert m.plan_.to_dict() == {"a": "A", "b": "A", "c": "E", "d": "E", "e": "E"}
+    assert m.objective_ == pytest.approx(12.0)
+    assert m.evaluate(m.plan_) == pytest.approx(m.objective_)
+
+
+def test_band_diagnosis_names_the_band_needed() -> None:
+    # two units per school, all poor on one side: +/-0.1 cannot hold; swapping one unit each
+    # way gives shares 0.5 and 0.5, so the elastic plan needs no band slack at +/-0.5 but at
+    # +/-0.1 it must report the widening it needs
+    units = ["p1", "p2", "r1", "r2"]
+    tt = pd.DataFrame({"P": [0, 60, 300, 400], "R": [400, 300, 60, 0]},
+                      index=pd.Index(units, name="geoid"), dtype=float)
+    students = pd.Series([10.0, 30, 10, 10], index=tt.index)
+    low = pd.Series([10.0, 30, 0, 0], index=tt.index)
+    nb = {"p1": ["p2"], "p2": ["p1", "r1"], "r1": ["p2", "r2"], "r2": ["r1"]}
+    p = Problem(tt, students, low, pd.Series({"P": 40, "R": 40}), nb, pd.Series({"P": "p1", "R": "r2"}))
+    with pytest.raises(InfeasibleError, match=r"band must widen to \+/-") as err:
+        ZoningModel(p, Policy(band=0.1, contiguity=False)).solve()
+    assert any("band must widen" in d for d in err.value.diagnosis)
+
+
+def test_capacity_diagnosis_names_the_school_and_seats() -> None:
+    p = line_problem()
+    p.capacity = pd.Series({"A": 10, "E": 1})
+    # E's unit alone is 1 student; with a max utilization of 0.5, E needs 1 more seat
+    with pytest.raises(InfeasibleError, match=r"school E needs 1 more seats") as err:
+        ZoningModel(p, Policy(band=None, max_utilization=0.5, min_utilization=0.0)).solve()
+    assert err.value.diagnosis
+
+
+def test_travel_increase_cap_keeps_units_near_todays_time() -> None:
+    p = line_problem()
+    p.current = pd.Series({"a": "A", "b": "A", "c": "E", "d": "E", "e": "E"})
+    # today d rides 10 min to E; c rides 1 min to E. With at most +50%, c may not go to A
+    # (2 min > 1.5 min), so the travel optimum a-d -> A is out: c, d stay with E
+    policy = Policy(band=None, max_travel_increase=0.5)
+    m = ZoningModel(p, policy).solve()
+    assert m.plan_.to_dict() == {"a": "A", "b": "A", "c": "E", "d": "E", "e": "E"}
+    assert check_plan(m.plan_, p, policy) == []
+    bad = pd.Series({"a": "A", "b": "A", "c": "A", "d": "A", "e": "E"})
+    assert [v.where for v in check_plan(bad, p, policy) if v.rule == "travel"] == ["c"]

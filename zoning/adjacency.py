@@ -17,6 +17,7 @@ import pandas as pd
 import shapely
 
 from . import settings
+from .errors import InputError
 
 log = logging.getLogger(__name__)
 
@@ -61,17 +62,36 @@ def road_links(units: gpd.GeoDataFrame, G: nx.MultiDiGraph) -> set[tuple[str, st
     return links
 
 
-def build_adjacency(units: gpd.GeoDataFrame, G: nx.MultiDiGraph | None = None) -> pd.DataFrame:
+def build_adjacency(units: gpd.GeoDataFrame, G: nx.MultiDiGraph | None = None, *,
+                    max_gap_m: float | None = None) -> pd.DataFrame:
     """All links between units needed to judge contiguity.
 
     Boundary links always; where the boundary graph is in pieces (water, islands), road links
-    between pieces; whatever is still apart is joined to its nearest piece (logged).
+    between pieces; whatever is still apart is joined to its nearest piece (logged), unless the
+    water between them is wider than ``max_gap_m``.
+
+    Parameters
+    ----------
+    units
+        Units (EPSG:4326) indexed by geoid.
+    G
+        Road graph whose edges may join pieces across water.
+    max_gap_m
+        A piece farther than this (m, polygon to polygon) from every other unit, with no road
+        joining it, is an error rather than a link: such units are usually not part of the
+        district. Default :data:`zoning.settings.max_island_gap_m`; ``math.inf`` disables it.
 
     Returns
     -------
     DataFrame
         Columns ``a``, ``b``, ``kind``; one row per undirected link.
+
+    Raises
+    ------
+    InputError
+        Naming the far-off units and the distance, with the fix.
     """
+    max_gap_m = settings.max_island_gap_m if max_gap_m is None else max_gap_m
     rows = [(a, b, "boundary") for a, b in sorted(boundary_links(units))]
     graph = nx.Graph()
     graph.add_nodes_from(units.index)
@@ -84,8 +104,29 @@ def build_adjacency(units: gpd.GeoDataFrame, G: nx.MultiDiGraph | None = None) -
                 graph.add_edge(a, b)
     pieces = sorted(nx.connected_components(graph), key=lambda c: (-len(c), min(c)))
     if len(pieces) > 1:
-        cent = units.geometry.to_crs(units.estimate_utm_crs()).representative_point()
+        metric = units.geometry.to_crs(units.estimate_utm_crs())
+        cent = metric.representative_point()
         main = set(pieces[0])
+        far = []
+        if np.isfinite(max_gap_m):
+            geoms = metric.to_numpy()
+            position = {u: i for i, u in enumerate(units.index)}
+            tree = shapely.STRtree(geoms)
+            for piece in pieces[1:]:
+                inside = [position[u] for u in piece]
+                _, near = tree.query(geoms[inside], predicate="dwithin", distance=max_gap_m)
+                if set(near.tolist()) <= set(inside):
+                    rest = metric.drop(index=sorted(piece)).union_all()
+                    gap = float(shapely.distance(shapely.union_all(geoms[inside]), rest))
+                    far.append((sorted(piece), gap))
+        if far:
+            listed = "; ".join(f"units {p[:5]} lie {g / 1000:.1f} km" for p, g in far[:5])
+            raise InputError(
+                f"{listed} from every other unit, with no shared boundary or road joining them"
+                f" (more than {max_gap_m / 1000:g} km of gap); they are probably not part of the"
+                " district: remove them from the units file or select the district with `[units]"
+                " boundary` or `geoid_prefix` (or set `[policy] contiguity = false`)"
+            )
         for piece in pieces[1:]:
             inside = cent.loc[sorted(piece)]
             outside = cent.loc[sorted(main)]

@@ -438,8 +438,9 @@ def join_acs(units: gpd.GeoDataFrame, derived: pd.DataFrame, *, source: str) -> 
             hint = ("the GEOIDs of one file lost their leading zeros (stored as numbers); GEOIDs"
                     " are 12-character text such as 010010201001")
         elif len(units.index.intersection(derived.index)) == 0:
-            hint = ("no GEOID matches at all: the ACS release and the block groups must use the"
-                    " same census geography (ACS 2020-2029 releases use 2020 block groups)")
+            hint = ("no GEOID matches at all: the ACS tables must cover the same state and county as"
+                    " the units, and the ACS release and the block groups must use the same census"
+                    " geography (ACS 2020-2029 releases use 2020 block groups)")
         raise InputError(
             f"{len(missing)} units have no row in the ACS tables ({source}), e.g."
             f" {sorted(missing)[:5]}; {hint}"
@@ -495,11 +496,13 @@ def read_units_file(path: Path, config: UnitsConfig | None = None, *,
     id_col = _geoid_column(raw, config)
     require_columns(raw, {id_col: "[units] id"}, path, "units")
     raw = _restore_strings(raw, path, (id_col,))
-    geoid = raw[id_col]
+    geoid = raw[id_col].fillna("").astype(str).str.strip()
     problems: list[str] = []
-    if geoid.isna().any():
-        problems.append(f"{int(geoid.isna().sum())} rows have no `{id_col}`")
-    geoid = geoid.fillna("").astype(str).str.strip()
+    blank = geoid == ""
+    if blank.any():
+        rows = (blank.to_numpy().nonzero()[0] + 1).tolist()
+        problems.append(f"{int(blank.sum())} rows have no `{id_col}` (features {rows[:5]}, counting from 1);"
+                        " give every unit its id")
     dup = geoid[geoid.duplicated(keep=False) & (geoid != "")].unique()
     if len(dup):
         problems.append(f"duplicate `{id_col}` values {sorted(dup)[:10]}; each unit needs its own id")
@@ -639,7 +642,8 @@ def _counts(series: pd.Series, path: Path | str, column: str) -> pd.Series:
     if bad_text.any():
         examples = list(series[bad_text].astype(str).unique()[:3])
         raise InputError(
-            f"units file `{path}` column `{column}` must be numbers; found {examples}"
+            f"units file `{path}` column `{column}` must be numbers; found {examples} for units"
+            f" {sorted(series.index[bad_text])[:5]}; write the counts as plain numbers (0 if none)"
         )
     if values.isna().any():
         raise InputError(
@@ -647,11 +651,14 @@ def _counts(series: pd.Series, path: Path | str, column: str) -> pd.Series:
             f" units (e.g. {sorted(values.index[values.isna()])[:5]}); fill in the counts (0 if none)"
         )
     if not np.isfinite(values).all():
-        raise InputError(f"units file `{path}` column `{column}` holds infinite values")
+        raise InputError(
+            f"units file `{path}` column `{column}` holds infinite values (units"
+            f" {sorted(values.index[~np.isfinite(values)])[:5]}); counts must be finite numbers"
+        )
     if (values < 0).any():
         raise InputError(
             f"units file `{path}` column `{column}` has {int((values < 0).sum())} negative"
-            " values; counts must be >= 0"
+            f" values (units {sorted(values.index[values < 0])[:5]}); counts must be >= 0"
         )
     return values.astype(float)
 
@@ -731,6 +738,15 @@ def _polygons(geoms: gpd.GeoSeries, geoid: pd.Series, path: Path) -> gpd.GeoSeri
         areas = ("Polygon", "MultiPolygon")
         fixed = [shapely.unary_union([p for p in shapely.get_parts(g) if p.geom_type in areas])
                  for g in fixed]
+        reasons = [shapely.is_valid_reason(g) for g in geoms[invalid]]
+        lost = [i for i, g in enumerate(fixed) if g.is_empty or g.area <= 0]
+        if lost:
+            names = list(geoid[invalid.to_numpy()].iloc[lost][:5])
+            raise InputError(
+                f"units file `{path}`: units {names} have invalid polygons with no area"
+                f" ({'; '.join(reasons[i] for i in lost[:3])}); repairing them leaves nothing, so"
+                " redraw or remove them (e.g. with QGIS 'Fix geometries')"
+            )
         geoms = geoms.copy()
         geoms[invalid] = fixed
     return geoms
@@ -839,6 +855,12 @@ def assemble_units(
         else:
             n_low = _counts(raw[config.low_income], source, config.low_income)
             report["low_income"] = {"method": f"units column `{config.low_income}`"}
+    if len(n_students) and float(n_students.sum()) <= 0:
+        raise InputError(
+            f"no unit of `{source}` has any student (students from {report['students']['method']}:"
+            " 0 in every unit); check the column mapping (`[units] students`, `[students] proxy`)"
+            " or, with student records, `[students] grades`"
+        )
     over = n_low.to_numpy() > n_students.to_numpy() + 1e-9
     if over.any():
         raise InputError(

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
+import pyogrio
+import shapely
 
 from . import settings
 from .errors import InputError
@@ -65,6 +67,8 @@ def read_vector(
             f" {sorted(VECTOR_SUFFIXES)} (GeoJSON, GeoPackage or shapefile)"
         )
     source = f"zip://{path}" if path.suffix.lower() == ".zip" else str(path)
+    if layer is not None:
+        _check_layer(source, path, what, key=key, layer=layer)
     try:
         gdf = gpd.read_file(source, layer=layer, engine="pyogrio")
     except Exception as exc:  # pyogrio raises several unrelated types for unreadable data
@@ -83,9 +87,43 @@ def read_vector(
             f"{what} file `{path}` has no coordinate reference system; save it with a CRS"
             " (for a shapefile, include the .prj file)"
         )
+    if gdf.crs.is_geographic:
+        _check_degrees(gdf, path, what)
     if not gdf.crs.equals(settings.default_crs):
         gdf = gdf.to_crs(settings.default_crs)
     return gdf
+
+
+def _check_layer(source: str, path: Path, what: str, *, key: str, layer: str) -> None:
+    """Raise :class:`InputError` naming the layers of ``path`` when ``layer`` is not one of them."""
+    try:
+        names = [str(n) for n in pyogrio.list_layers(source)[:, 0]]
+    except Exception:  # unreadable: read_file below reports it
+        return
+    if layer not in names:
+        section = key.split()[0] if key.startswith("[") else "[...]"
+        raise InputError(
+            f"{what} file `{path}` has no layer {layer!r}; its layers are {names}: fix `{section} layer`"
+        )
+
+
+def _check_degrees(gdf: gpd.GeoDataFrame, path: Path, what: str) -> None:
+    """Coordinates of a file in a geographic CRS must be degrees (|lon| <= 180, |lat| <= 90)."""
+    geoms = gdf.geometry.to_numpy()
+    present = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
+    if len(present) == 0:
+        return
+    xmin, ymin, xmax, ymax = (float(v) for v in shapely.total_bounds(present))
+    if max(abs(xmin), abs(xmax)) <= 180 and max(abs(ymin), abs(ymax)) <= 90:
+        return
+    found = (f"{what} file `{path}` has coordinates outside longitude/latitude range (x {xmin:,.0f} to"
+             f" {xmax:,.0f}, y {ymin:,.0f} to {ymax:,.0f}) although its CRS is {gdf.crs.to_string()}")
+    if max(abs(xmin), abs(xmax)) <= 90 and max(abs(ymin), abs(ymax)) <= 180:
+        raise InputError(f"{found}; they look swapped: longitude (x) comes first, then latitude (y)")
+    raise InputError(
+        f"{found} (degrees); they look projected (metres or feet): save the file with the CRS it"
+        " really uses (GeoJSON is always longitude/latitude, so reproject it to EPSG:4326)"
+    )
 
 
 def _restore_strings(gdf: gpd.GeoDataFrame, path: Path, columns: tuple[str, ...]) -> gpd.GeoDataFrame:

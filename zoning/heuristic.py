@@ -160,3 +160,70 @@ def from_series(inst: Instance, plan: pd.Series) -> np.ndarray:
     """``geoid -> school_id`` as school positions."""
     pos = {s: j for j, s in enumerate(inst.schools)}
     return np.array([pos[plan[u]] for u in inst.units], dtype=int)
+
+
+def anneal(inst: Instance, plan: np.ndarray, *, steps: int = 100_000, time_limit_s: float = 5.0,
+           penalty: float = 1e3, seed: int = 0) -> np.ndarray | None:
+    """Simulated annealing over boundary moves to reach a plan with no capacity or band violation.
+
+    Moves keep contiguity (a unit joins a zone it touches; its old zone must stay connected).
+    The temperature falls over ``steps`` tried moves, so the result depends only on the inputs
+    and the seed; ``time_limit_s`` is a safety stop (a run it cuts short is not reproducible). Returns the cheapest violation-free plan seen (improved by
+    :func:`local_search`), or None when none was reached in the time allowed.
+    """
+    rng = np.random.default_rng(seed)
+    plan = plan.copy()
+    n, k = len(inst.units), len(inst.schools)
+    st = np.bincount(plan, weights=inst.students, minlength=k)
+    li = np.bincount(plan, weights=inst.low_income, minlength=k)
+    zones = [set(np.nonzero(plan == s)[0].tolist()) for s in range(k)]
+    viol = np.array([_viol_one(inst, s, st[s], li[s]) for s in range(k)])
+    movable = np.array([u not in inst.fixed for u in range(n)])
+    cost_now = float(inst.cost[np.arange(n), plan].sum())
+    best: np.ndarray | None = plan.copy() if viol.sum() <= 1e-9 else None
+    best_cost = cost_now if best is not None else np.inf
+    deadline = time.perf_counter() + time_limit_s
+    t0 = penalty * 2.0
+    total = max(int(steps), 1)
+    done = 0
+    temp = t0
+    while done < total:
+        if done % 256 == 0:
+            if time.perf_counter() >= deadline:
+                log.warning("annealing stopped by its time limit after %d of %d moves", done, total)
+                break
+            temp = t0 * (1e-3 ** (done / total))
+        done += 1
+        u = int(rng.integers(n))
+        if not movable[u]:
+            continue
+        a = plan[u]
+        nb = inst.nbrs[u]
+        if not nb:
+            continue
+        b = plan[nb[int(rng.integers(len(nb)))]]
+        if b == a or not np.isfinite(inst.cost[u, b]):
+            continue
+        su, lu = inst.students[u], inst.low_income[u]
+        va = _viol_one(inst, a, st[a] - su, li[a] - lu)
+        vb = _viol_one(inst, b, st[b] + su, li[b] + lu)
+        dcost = inst.cost[u, b] - inst.cost[u, a]
+        delta = penalty * (va + vb - viol[a] - viol[b]) + dcost
+        if delta > 0 and rng.random() >= np.exp(-delta / max(temp, 1e-9)):
+            continue
+        if not _connected_without(zones[a], u, inst.nbrs, int(inst.home[a])):
+            continue
+        zones[a].discard(u)
+        zones[b].add(u)
+        plan[u] = b
+        st[a] -= su
+        st[b] += su
+        li[a] -= lu
+        li[b] += lu
+        viol[a], viol[b] = va, vb
+        cost_now += dcost
+        if viol.sum() <= 1e-9 and cost_now < best_cost - 1e-9:
+            best, best_cost = plan.copy(), cost_now
+    if best is None:
+        return None
+    return local_search(inst, best, time_limit_s=max(1.0, 0.2 * time_limit_s), penalty=penalty * 10)

@@ -15,12 +15,16 @@ solve's bound is a bound on the true problem.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import logging
 import math
+import os
 import re
+import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,16 +45,25 @@ NO_PLAN = "no plan found in time"
 
 #: A plan is called optimal only when its gap to the best bound is at most this (0.01%).
 OPTIMAL_GAP = 1e-4
+#: Seconds the infeasibility diagnosis may take at most.
+DIAGNOSIS_MAX_S = 30.0
+#: Districts with at most this many units use the flow model of contiguity.
+FLOW_MAX_UNITS = 40
 #: Share of the time limit (at most 10 s) spent on the heuristic start plan.
 HEURISTIC_SHARE = 0.1
+HEURISTIC_S_PER_UNIT = 0.05
+#: Moves the annealing tries per unit (its result depends on this, not on the clock).
+ANNEAL_STEPS_PER_UNIT = 300
 #: Share of the time limit for the first plan under layered contiguity, and its gap.
-LAYERED_SHARE = 0.3
 LAYERED_GAP = 0.005
+#: Neighbourhood sizes (links around split pieces) re-optimised when repairing a split plan.
+REPAIR_HOPS = (2, 4, 8)
+REPAIR_ROUNDS = 8
 #: Share of the time limit that cutting planes on the LP relaxation may use, and their rounds.
-ROOT_CUT_SHARE = 0.4
-ROOT_CUT_ROUNDS = 50
+ROOT_CUT_SHARE = 0.25
+ROOT_CUT_ROUNDS = 15
 #: Relative gap to which rounds that may still find split zones are solved.
-EXPLORE_GAP = 0.02
+EXPLORE_GAP = 0.0
 
 
 @dataclass
@@ -109,6 +122,7 @@ class Policy:
     max_travel_s: float | None = None
     contiguity: bool = True
     max_moved_share: float | None = None
+    max_travel_increase: float | None = None
     travel_weight: float = 1.0
     band_weight: float = 100.0
     moved_weight: float = 0.0
@@ -124,7 +138,17 @@ class SolveOptions:
     threads: int | None = None
     candidate_schools: int = 0
     neighbour_rows: bool = True
-    contiguity_method: str = "cuts"
+    pair_rows: bool = False
+    contiguity_method: str = "auto"
+
+
+def current_travel_s(problem: Problem) -> pd.Series:
+    """Each unit's travel time to its school today (NaN without a current school)."""
+    tt = problem.travel_time_s
+    cur = (problem.current if problem.current is not None else pd.Series(dtype=object)).reindex(tt.index)
+    cols = tt.columns.get_indexer(cur.fillna("").astype(str))
+    vals = np.where(cols >= 0, tt.to_numpy()[np.arange(len(tt)), np.maximum(cols, 0)], np.nan)
+    return pd.Series(vals, index=tt.index)
 
 
 def allowed_pairs(problem: Problem, policy: Policy, *, candidate_schools: int = 0) -> pd.DataFrame:
@@ -136,6 +160,11 @@ def allowed_pairs(problem: Problem, policy: Policy, *, candidate_schools: int = 
     ok = tt.notna().to_numpy().copy()
     if policy.max_travel_s is not None:
         ok &= (tt.fillna(np.inf).to_numpy() <= policy.max_travel_s + 1e-9)
+    if policy.max_travel_increase is not None and problem.current is not None:
+        today = current_travel_s(problem).to_numpy()
+        known = np.isfinite(today)
+        ok[known] &= tt.fillna(np.inf).to_numpy()[known] <= (
+            (1.0 + policy.max_travel_increase) * today[known, None] + 1e-6)
     if candidate_schools and candidate_schools < tt.shape[1]:
         ranks = tt.fillna(np.inf).rank(axis=1, method="first").to_numpy()
         ok &= ranks <= candidate_schools
@@ -257,8 +286,27 @@ def split_pieces(plan: pd.Series, neighbours: dict[str, list[str]],
     return out
 
 
+@contextlib.contextmanager
+def _quiet_stdout() -> Iterator[None]:
+    """Silence file descriptor 1 (HiGHS prints a banner there when its first model is made)."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
+
+
 class _HiGHSWarm(pulp.HiGHS):  # type: ignore[misc]
     """PuLP's HiGHS API with a MIP start: values set on the variables are passed to HiGHS."""
+
+    def createAndConfigureSolver(self, lp: pulp.LpProblem) -> None:  # noqa: N802 (PuLP's name)
+        with _quiet_stdout():
+            super().createAndConfigureSolver(lp)
 
     def __init__(self, *args: object, warm: dict[str, float] | None = None, **kw: object) -> None:
         super().__init__(*args, **kw)
@@ -310,6 +358,11 @@ class ZoningModel:
         self.policy = policy
         self.options = options or SolveOptions()
         self.pairs = allowed_pairs(problem, policy, candidate_schools=self.options.candidate_schools)
+        if self.options.contiguity_method == "auto":
+            # a compact flow model settles small districts (and proves infeasibility) in one
+            # solve; larger ones are faster with cuts added only where zones split
+            method = "flow" if len(problem.units) <= FLOW_MAX_UNITS else "cuts"
+            self.options = dataclasses.replace(self.options, contiguity_method=method)
         self.plan_: pd.Series | None = None
         self.status_: str = "not solved"
         self.objective_: float | None = None
@@ -318,10 +371,11 @@ class ZoningModel:
         self.seconds_: float = 0.0
         self.rounds_: int = 0
         self.cuts_: int = 0
+        self._home_cuts: list[tuple[str, list[str], list[str]]] = []
 
     # ----------------------------------------------------------------- building
     def _build(self, cuts: list[tuple[list[str], list[str]]], *,
-               layered: bool = False) -> tuple[pulp.LpProblem, dict]:
+               layered: bool = False, fixed: dict[str, str] | None = None) -> tuple[pulp.LpProblem, dict]:
         """The program with the given separator cuts.
 
         With ``layered``, each unit of a zone must instead have a neighbour in the zone that is
@@ -389,6 +443,18 @@ class ZoningModel:
                     nbr = [x[(w, s)] for w in p.neighbours.get(u, []) if (w, s) in x]
                 prob += (pulp.LpAffineExpression([(var, 1)] + [(v, -1) for v in nbr]) <= 0,
                          f"nb_{u}_{s}")
+            if self.options.pair_rows and not layered:
+                for u in p.units:
+                    for v in p.neighbours.get(u, []):
+                        if v <= u:
+                            continue
+                        sep = sorted((set(p.neighbours.get(u, [])) | set(p.neighbours.get(v, []))) - {u, v})
+                        for s in p.schools:
+                            if p.home_unit.get(s) in (u, v) or (u, s) not in x or (v, s) not in x:
+                                continue
+                            seps = [(x[(w, s)], -1) for w in sep if (w, s) in x]
+                            prob += pulp.LpAffineExpression([(x[(u, s)], 1), *seps]) <= 0, f"pu_{u}_{v}_{s}"
+                            prob += pulp.LpAffineExpression([(x[(v, s)], 1), *seps]) <= 0, f"pv_{u}_{v}_{s}"
             # a piece cut off once is cut off for every school whose unit lies outside it
             for k, (piece, sep) in enumerate(cuts):
                 inside = set(piece)
@@ -400,7 +466,20 @@ class ZoningModel:
                         if (u, s) in x:
                             prob += (pulp.LpAffineExpression([(x[(u, s)], 1), *seps]) <= 0,
                                      f"cut{k}_{u}_{s}")
-        prob += pulp.LpAffineExpression(objective)
+            # the school's side: its zone must grow past the border of its home piece
+            for k, (s, piece, sep) in enumerate(self._home_cuts):
+                seps = [(x[(w, s)], -1) for w in sep if (w, s) in x]
+                for u in piece:
+                    if (u, s) in x:
+                        prob += (pulp.LpAffineExpression([(x[(u, s)], 1), *seps]) <= 0,
+                                 f"hcut{k}_{u}")
+        costs: dict[pulp.LpVariable, float] = {}
+        for var, c in objective:  # one variable may carry several terms (travel + moved)
+            costs[var] = costs.get(var, 0.0) + c
+        prob += pulp.LpAffineExpression(list(costs.items()))
+        for u, s in (fixed or {}).items():
+            if (u, s) in x:
+                x[(u, s)].lowBound = 1
         return prob, x
 
     def _hops(self, by_school: dict) -> dict[str, dict[str, int]]:
@@ -464,6 +543,14 @@ class ZoningModel:
             if ms in (highspy.HighsModelStatus.kInfeasible,):
                 return _RoundResult(None, True, True, None, None, seconds)
             has_plan = info.primal_solution_status == 2 and math.isfinite(info.objective_function_value)
+            if has_plan and warm:
+                # HiGHS can report a better objective than the column values it returns after a
+                # MIP start; never trust such values: solve again without the start.
+                reported = float(info.objective_function_value)
+                actual = float(pulp.value(prob.objective) or 0.0)
+                if abs(actual - reported) > 1e-6 * max(1.0, abs(reported)):
+                    log.info("solution values do not match the objective after a MIP start; re-solving")
+                    return self._run(prob, max(time_limit - (time.perf_counter() - t0), 0.01), None, gap)
             values = {v.name: v.varValue for v in prob.variables()} if has_plan else None
             proven = ms == highspy.HighsModelStatus.kOptimal
             bound = float(info.mip_dual_bound) if math.isfinite(info.mip_dual_bound) else None
@@ -599,35 +686,40 @@ class ZoningModel:
         inst = self.instance()
         grown = heuristic.region_grow(inst) if self.policy.contiguity else None
         if grown is not None:
-            budget = min(HEURISTIC_SHARE * self.options.time_limit_s, 10.0)
-            offer(heuristic.to_series(inst, heuristic.local_search(inst, grown, time_limit_s=budget)))
-            if progress and best is not None:
-                progress(f"heuristic plan: objective {best_obj:.1f}")
+            offer(heuristic.to_series(inst, heuristic.local_search(inst, grown, time_limit_s=1.0)))
+            if best is None:
+                found = heuristic.anneal(inst, grown, steps=ANNEAL_STEPS_PER_UNIT * len(inst.units),
+                                         time_limit_s=min(0.5 * self.options.time_limit_s,
+                                                          HEURISTIC_S_PER_UNIT * len(inst.units)))
+                if found is not None:
+                    offer(heuristic.to_series(inst, found))
+            if progress:
+                progress(f"heuristic plan: objective {best_obj:.1f}" if best is not None
+                         else "heuristic found no plan meeting every rule")
         if self.policy.contiguity and self.options.contiguity_method == "cuts":
-            budget = LAYERED_SHARE * self.options.time_limit_s
-            prob, _ = self._build([], layered=True)
-            first = self._run(prob, budget, self._warm_values(best) if best is not None else None,
-                              max(target, LAYERED_GAP))
-            if first.values is not None:
-                offer(self._plan_from(first.values))
-                if progress:
-                    progress(f"first plan (layered contiguity): objective {best_obj:.1f}")
             self._root_cuts(cuts, start, progress)
         gap_now = max(target, EXPLORE_GAP) if self.policy.contiguity else target
         while True:
             remaining = self.options.time_limit_s - (time.perf_counter() - start)
             if remaining <= 0.05:
                 break
+            if best is not None and self._gap(best_obj, bound) <= target:
+                proven = True  # the plan in hand is within the gap of a valid bound
+                break
             prob, _ = self._build(cuts)
             self.rounds_ += 1
             warm = self._warm_values(best) if best is not None else None
-            last = self._run(prob, remaining, warm, gap_now)
+            reserve = 0.0 if best is not None else min(HEURISTIC_SHARE * self.options.time_limit_s,
+                                                       HEURISTIC_S_PER_UNIT * len(inst.units))
+            last = self._run(prob, max(remaining - reserve, 0.05), warm, gap_now)
             if last.infeasible:
                 self.status_ = INFEASIBLE
+                remaining = self.options.time_limit_s - (time.perf_counter() - start)
+                diagnosis = self.diagnose(time_limit_s=max(min(DIAGNOSIS_MAX_S, remaining), 1.0))
                 self.seconds_ = time.perf_counter() - start
                 raise InfeasibleError(
-                    "no plan meets the policy (the solver proved it infeasible); widen the band,"
-                    " raise the travel cap or change capacity limits"
+                    "no plan meets the policy (the solver proved it infeasible): " + "; ".join(diagnosis),
+                    diagnosis,
                 )
             if last.bound is not None:
                 bound = max(bound, last.bound)
@@ -639,6 +731,7 @@ class ZoningModel:
             if progress:
                 progress(f"round {self.rounds_}: objective {last.objective:.1f}, bound {bound:.1f},"
                          f" {sum(len(v) for v in split.values())} split pieces")
+                log.debug("round %d pieces: %s", self.rounds_, {s: [sorted(c) for c in v] for s, v in split.items()})
             if not split:
                 offer(candidate)
                 if gap_now <= target or self._gap(best_obj, bound) <= target:
@@ -646,18 +739,24 @@ class ZoningModel:
                     break
                 gap_now = target
                 continue
+            self._add_piece_cuts(cuts, split, candidate)
             repaired = self.repair(candidate, split)
+            if best is None and grown is not None and split_pieces(repaired, self.problem.neighbours,
+                                                                   self.problem.home_unit):
+                repaired = heuristic.to_series(inst, grown)
             if not split_pieces(repaired, self.problem.neighbours, self.problem.home_unit):
-                improved = heuristic.local_search(inst, heuristic.from_series(inst, repaired),
-                                                  time_limit_s=min(5.0, 0.1 * self.options.time_limit_s))
-                offer(heuristic.to_series(inst, improved))
-            for pieces in split.values():
-                for piece in pieces:
-                    sep = sorted({w for u in piece for w in self.problem.neighbours.get(u, [])} - piece)
-                    key = (sorted(piece), sep)
-                    if key not in cuts:
-                        cuts.append(key)
-            self.cuts_ = len(cuts)
+                remaining = self.options.time_limit_s - (time.perf_counter() - start)
+                budget = min(0.5 * remaining, HEURISTIC_S_PER_UNIT * len(inst.units))
+                found = heuristic.anneal(inst, heuristic.from_series(inst, repaired),
+                                         steps=ANNEAL_STEPS_PER_UNIT * len(inst.units),
+                                         time_limit_s=max(budget, 0.05), seed=self.rounds_)
+                if found is not None:
+                    before = best_obj
+                    offer(heuristic.to_series(inst, found))
+                    if progress and best_obj < before:
+                        progress(f"repaired round {self.rounds_} plan: objective {best_obj:.1f}")
+            if best is not None and self._fix_by_reduced_cost(cuts, best_obj, progress):
+                inst = self.instance()
         self.seconds_ = time.perf_counter() - start
         if best is None:
             self.status_ = NO_PLAN
@@ -674,6 +773,175 @@ class ZoningModel:
         else:
             self.status_ = FEASIBLE
         return self
+
+    def diagnose(self, *, time_limit_s: float = DIAGNOSIS_MAX_S) -> list[str]:
+        """Which rules clash, and the smallest relaxation found that lets a plan through.
+
+        Solves an elastic version of the program: capacity and band rows get slack (in
+        students), pairs beyond the travel cap are allowed at a price per student-minute over
+        the cap, and contiguity is left out; slack is minimised. Rules with slack in the answer
+        are the ones that clash, and the slack says by how much they must relax. When no slack
+        is needed, the clash is between contiguity and the other rules.
+        """
+        p, pol = self.problem, self.policy
+        loose = dataclasses.replace(pol, max_travel_s=None, contiguity=False)
+        pairs = allowed_pairs(p, loose, candidate_schools=self.options.candidate_schools)
+        st = p.students.astype(float).to_dict()
+        li = p.low_income.astype(float).to_dict()
+        prob = pulp.LpProblem("elastic", pulp.LpMinimize)
+        x = {(u, s): pulp.LpVariable(f"x_{i}", cat=pulp.LpBinary)
+             for i, (u, s) in enumerate(zip(pairs["geoid"], pairs["school_id"], strict=True))}
+        cap_s = pol.max_travel_s
+        terms: list[tuple[pulp.LpVariable, float]] = []
+        for (u, s), t in zip(x, pairs["travel_time_s"], strict=True):
+            over = 0.0 if cap_s is None else max(0.0, float(t) - cap_s) / 60.0
+            terms.append((x[(u, s)], st[u] * (over + 1e-4 * float(t) / 60.0) + (1.0 if over > 0 else 0.0)))
+        for u in p.units:
+            prob += pulp.lpSum(v for (uu, _), v in x.items() if uu == u) == 1
+        slack: dict[str, dict[str, pulp.LpVariable]] = {}
+        share = p.district_share
+        for s in p.schools:
+            members = [(u, v) for (u, ss), v in x.items() if ss == s]
+            load = pulp.LpAffineExpression([(v, st[u]) for u, v in members])
+            cap = float(p.capacity[s])
+            sl = {k: pulp.LpVariable(f"{k}_{s}", lowBound=0) for k in ("over", "under", "rich", "poor")}
+            slack[s] = sl
+            prob += load - sl["over"] <= pol.max_utilization * cap
+            prob += load + sl["under"] >= pol.min_utilization * cap
+            if pol.band is not None and pol.band_mode == "hard":
+                prob += pulp.LpAffineExpression([(v, li[u] - (share + pol.band) * st[u]) for u, v in members]) \
+                    - sl["poor"] <= 0
+                prob += pulp.LpAffineExpression([(v, (share - pol.band) * st[u] - li[u]) for u, v in members]) \
+                    - sl["rich"] <= 0
+            terms += [(sl[k], 1000.0) for k in sl]
+        prob += pulp.LpAffineExpression(terms)
+        prob.solve(_HiGHSWarm(msg=False, timeLimit=time_limit_s, gapRel=1e-3, threads=self.options.threads))
+        if prob.sol_status not in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible):
+            return ["no relaxation was found in the time allowed; try widening the band, raising"
+                    " max_utilization or the travel cap"]
+        plan = {u: s for (u, s), v in x.items() if (v.varValue or 0) > 0.5}
+        zone_st = pd.Series(st).groupby(pd.Series(plan)).sum().reindex(p.schools, fill_value=0.0)
+        zone_li = pd.Series(li).groupby(pd.Series(plan)).sum().reindex(p.schools, fill_value=0.0)
+        out: list[str] = []
+        for s in p.schools:
+            sl = {k: (v.varValue or 0.0) for k, v in slack[s].items()}
+            cap = float(p.capacity[s])
+            if sl["over"] > 1e-6:
+                out.append(f"school {s} needs {math.ceil(sl['over'] / max(pol.max_utilization, 1e-9))} more"
+                           f" seats (or max_utilization {zone_st[s] / max(cap, 1e-9):.2f})")
+            if sl["under"] > 1e-6:
+                out.append(f"school {s} can get only {zone_st[s]:.0f} students, below its minimum"
+                           f" {pol.min_utilization:g} x {cap:.0f}: lower min_utilization to"
+                           f" {zone_st[s] / max(cap, 1e-9):.2f}")
+        if pol.band is not None and pol.band_mode == "hard":
+            dev = (zone_li / zone_st.where(zone_st > 0) - share).abs()
+            banded = [s for s in p.schools if (slack[s]["rich"].varValue or 0) + (slack[s]["poor"].varValue or 0) > 1e-6]
+            if banded:
+                need = float(dev[banded].max())
+                out.append(f"the band must widen to +/-{math.ceil(need * 1000) / 10:.1f} points"
+                           f" (schools {banded[:5]} cannot reach +/-{pol.band * 100:g})")
+        if cap_s is not None:
+            used = [float(t) for (u, s), t in zip(x, pairs["travel_time_s"], strict=True)
+                    if (x[(u, s)].varValue or 0) > 0.5 and float(t) > cap_s + 1e-9]
+            if used:
+                out.append(f"the travel cap must rise to {math.ceil(max(used) / 60)} min")
+        if not out:
+            if pol.contiguity:
+                out.append("capacity, band and travel rules can all be met, but only with zones in"
+                           " pieces: contiguity clashes with them; widen the band or loosen capacity")
+            else:
+                out.append("the rules clash only in combination; widen the band or loosen capacity")
+        return out
+
+    def _fix_by_reduced_cost(self, cuts: list[tuple[list[str], list[str]]], upper: float,
+                             progress: Callable[[str], None] | None) -> int:
+        """Drop pairs that cannot be in any plan better than ``upper`` (reduced-cost fixing).
+
+        With the LP relaxation of the current program (cuts included) at optimum ``z``, a pair
+        whose reduced cost ``d`` has ``z + d > upper`` takes value 0 in every plan cheaper than
+        ``upper``; since later rounds only add cuts, it stays so. Returns the number dropped.
+        """
+        prob, x = self._build(cuts)
+        solver = _HiGHSWarm(mip=False, msg=False, timeLimit=30.0, threads=self.options.threads)
+        prob.solve(solver)
+        if prob.status != pulp.LpStatusOptimal:
+            return 0
+        z = float(pulp.value(prob.objective))
+        fixed = {str(u) for u in self.problem.locked} | {str(u) for u in self.problem.home_unit}
+        keep = []
+        for (u, s), var in x.items():
+            dj = var.dj if var.dj is not None else 0.0
+            value = var.varValue or 0.0
+            keep.append(u in fixed or value > 1e-6 or z + dj <= upper + 1e-6 * max(1.0, abs(upper)))
+        dropped = len(keep) - sum(keep)
+        if dropped:
+            self.pairs = self.pairs[np.array(keep)].reset_index(drop=True)
+            if progress:
+                progress(f"reduced costs rule out {dropped} unit-school pairs ({len(self.pairs)} left)")
+        return dropped
+
+    def _add_piece_cuts(self, cuts: list[tuple[list[str], list[str]]],
+                        split: dict[str, list[set[str]]], plan: pd.Series | None = None) -> None:
+        nb = self.problem.neighbours
+        if plan is not None:
+            for s, pieces in split.items():
+                home = self.problem.home_unit.get(s)
+                zone = set(plan.index[plan == s])
+                reach, stack = {home}, [home]
+                while stack:
+                    u = stack.pop()
+                    for w in nb.get(u, []):
+                        if w in zone and w not in reach:
+                            reach.add(w)
+                            stack.append(w)
+                border = sorted({w for u in reach for w in nb.get(u, [])} - reach)
+                for piece in pieces:
+                    key = (s, sorted(piece), border)
+                    if key not in self._home_cuts:
+                        self._home_cuts.append(key)
+        for pieces in split.values():
+            for piece in pieces:
+                sep = sorted({w for u in piece for w in self.problem.neighbours.get(u, [])} - piece)
+                key = (sorted(piece), sep)
+                if key not in cuts:
+                    cuts.append(key)
+        self.cuts_ = len(cuts)
+
+    def _repair_by_neighbourhood(self, plan: pd.Series, split: dict[str, list[set[str]]],
+                                 cuts: list[tuple[list[str], list[str]]], deadline: float,
+                                 progress: Callable[[str], None] | None) -> pd.Series | None:
+        """Re-optimise the units near split pieces, every other unit fixed, until contiguous.
+
+        A small program (most variables fixed) solved with the same cuts loop; the cuts it finds
+        are valid for the whole problem and are kept. Widens the neighbourhood if needed.
+        Returns a contiguous plan meeting every rule, or None.
+        """
+        p = self.problem
+        seeds = {u for pieces in split.values() for piece in pieces for u in piece}
+        for hops in REPAIR_HOPS:
+            free = set(seeds)
+            frontier = set(seeds)
+            for _ in range(hops):
+                frontier = {w for u in frontier for w in p.neighbours.get(u, [])} - free
+                free |= frontier
+            fixed = {u: s for u, s in plan.items() if u not in free}
+            for _ in range(REPAIR_ROUNDS):
+                remaining = deadline - time.perf_counter()
+                if remaining <= 0.05:
+                    return None
+                prob, _ = self._build(cuts, fixed=fixed)
+                res = self._run(prob, remaining, None, max(self.options.gap, EXPLORE_GAP))
+                log.debug("repair (%d free units): %s in %.1f s", len(free), res.objective, res.seconds)
+                if res.values is None:
+                    break  # infeasible with this much fixed: widen
+                cand = self._plan_from(res.values)
+                pieces = split_pieces(cand, p.neighbours, p.home_unit)
+                if not pieces:
+                    if progress:
+                        progress(f"repaired split zones within {hops} links: objective {res.objective:.1f}")
+                    return cand
+                self._add_piece_cuts(cuts, pieces, cand)
+        return None
 
     def _root_cuts(self, cuts: list[tuple[list[str], list[str]]], start: float,
                    progress: Callable[[str], None] | None) -> None:
@@ -710,7 +978,7 @@ class ZoningModel:
                     g = nx.Graph()
                     g.add_nodes_from(zone)
                     g.add_edges_from((u, w) for u in zone for w in p.neighbours.get(u, []) if w in zone)
-                    for comp in nx.connected_components(g):
+                    for comp in sorted(nx.connected_components(g), key=min):
                         if home in comp or tuple(sorted(comp)) in known:
                             continue
                         sep = {w for u in comp for w in p.neighbours.get(u, [])} - comp

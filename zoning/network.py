@@ -65,6 +65,7 @@ OSM_FORMATS: tuple[tuple[str, str], ...] = (
     (".xml", "osm"),
 )
 GRAPHML_SUFFIX = ".graphml"
+_FORMAT_NAMES = {"pbf": "PBF", "osm": "XML", "osm.bz2": "XML (bzip2)", "osm.gz": "XML (gzip)"}
 
 #: An OSM way as read here: id, node ids, tags.
 Way = tuple[int, list[int], dict[str, str]]
@@ -300,7 +301,8 @@ def load_osm(path: Path, *, mode: str = "drive") -> nx.MultiDiGraph:
         ways, nodes, n_ways, n_highways = _read_osm_ways(path, fmt, WAY_FILTERS[mode])
     except (RuntimeError, OSError, ValueError) as exc:  # libosmium reports damaged files as these
         raise InputError(
-            f"road network file `{path}` cannot be read as OSM {fmt.upper()} ({type(exc).__name__}: {exc});"
+            f"road network file `{path}` cannot be read as OSM {_FORMAT_NAMES.get(fmt, fmt)}"
+            f" ({type(exc).__name__}: {exc});"
             " check that the file is complete and that its name matches its format"
         ) from exc
     ways, cut = _split_at_missing(ways, nodes)

@@ -20,6 +20,7 @@ See the README for every key, its default and its unit.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import math
 import re
 import tomllib
@@ -151,6 +152,8 @@ class PolicyConfig:
     max_travel_min: float | None = None
     contiguity: bool = True
     max_moved_share: float | None = None
+    max_travel_increase: float | None = None
+    walk_zone_min: float | None = None
     locks: dict[str, str] = field(default_factory=dict)
 
 
@@ -237,12 +240,29 @@ class Scenario:
                 changes[section] = values
         return dataclasses.replace(self, **changes)
 
+    def input_files(self) -> dict[str, Path]:
+        """Every input file the scenario names, as ``"[section] key" -> resolved path``."""
+        keys = [("units", "path"), ("units", "boundary"), ("schools", "path"), ("schools", "table"),
+                ("current", "path"), ("students", "records"), ("census", "b01001"),
+                ("census", "c17002"), ("census", "b19013"), ("network", "path")]
+        out: dict[str, Path] = {}
+        for section, key in keys:
+            value = getattr(getattr(self, section), key)
+            if value:
+                out[f"[{section}] {key}"] = self.resolve(value)
+        return out
+
     def policy_dict(self) -> dict[str, Any]:
-        """Policy, objective and solver values, for ``metrics.json``."""
+        """Policy, objective weights and solver settings, for ``metrics.json``.
+
+        Keys ``policy``, ``objective_weights`` and ``solver_settings``: they sit beside the
+        solver's ``objective`` value and the ``solver`` name in ``metrics.json``, so they must
+        not reuse those names.
+        """
         return {
             "policy": dataclasses.asdict(self.policy),
-            "objective": dataclasses.asdict(self.objective),
-            "solver": dataclasses.asdict(self.solver),
+            "objective_weights": dataclasses.asdict(self.objective),
+            "solver_settings": dataclasses.asdict(self.solver),
         }
 
 
@@ -276,6 +296,11 @@ def _matches(value: Any, hint: Any) -> bool:
     return isinstance(value, hint)
 
 
+def _did_you_mean(key: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+    return f"did you mean `{close[0]}`? " if close else ""
+
+
 def _build_section(
     section: str, cls: type, raw: Any, where: str, problems: list[str]
 ) -> Any:
@@ -290,8 +315,8 @@ def _build_section(
     for key, value in raw.items():
         if key not in known:
             problems.append(
-                f"unknown key `[{section}] {key}`; known keys are {sorted(known)}"
-                f" (check the spelling){where}"
+                f"unknown key `[{section}] {key}`; {_did_you_mean(key, sorted(known))}known keys are"
+                f" {sorted(known)} (check the spelling, or remove the key){where}"
             )
             continue
         hint = hints[key]
@@ -339,6 +364,19 @@ def _check_values(s: Scenario, problems: list[str]) -> None:
     if p.max_moved_share is not None and not 0 <= p.max_moved_share <= 1:
         problems.append(
             f"`[policy] max_moved_share` is a fraction of students in 0..1; found {p.max_moved_share}"
+        )
+    if p.max_travel_increase is not None and p.max_travel_increase < 0:
+        problems.append(
+            f"`[policy] max_travel_increase` is a fraction (0.25 = at most 25% longer than today);"
+            f" found {p.max_travel_increase}"
+        )
+    if p.max_travel_increase is not None and not s.current.path:
+        problems.append("`[policy] max_travel_increase` needs current boundaries; set `[current] path`")
+    if p.walk_zone_min is not None and p.walk_zone_min <= 0:
+        problems.append(f"`[policy] walk_zone_min` must be > 0 minutes; found {p.walk_zone_min}")
+    if p.walk_zone_min is not None and not (s.network.path or getattr(s.network, "download", False)):
+        problems.append(
+            "`[policy] walk_zone_min` needs walking times over a road network; set `[network] path`"
         )
     if p.max_moved_share is not None and not s.current.path:
         problems.append(
@@ -459,8 +497,11 @@ def scenario_from_dict(data: dict[str, Any], *, base_dir: Path, source: Path | N
         if key in _SECTIONS:
             continue
         if key not in _TOP_LEVEL:
+            known = sorted([*_TOP_LEVEL, *_SECTIONS])
+            what = "section" if isinstance(value, dict) else "key"
             problems.append(
-                f"unknown key `{key}`; known keys are {sorted([*_TOP_LEVEL, *_SECTIONS])}"
+                f"unknown {what} `{key}`; {_did_you_mean(key, known)}known top-level keys and"
+                f" sections are {known} (check the spelling, or remove it)"
             )
         elif not isinstance(value, _TOP_LEVEL[key]):
             problems.append(f"`{key}` must be a string; found {value!r}")
@@ -504,7 +545,10 @@ def load_scenario(path: str | Path) -> Scenario:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(f"scenario file `{path}` cannot be read as UTF-8 text: {exc}") from exc
+        raise ScenarioError(
+            f"scenario file `{path}` cannot be read as UTF-8 text ({exc}); save it as UTF-8 (TOML files"
+            " are UTF-8)"
+        ) from exc
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -8,11 +8,13 @@ Series ``geoid -> school_id``.
 from __future__ import annotations
 
 import logging
+import math
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from .errors import InputError, format_problems
 from .files import read_table, read_vector, require_columns
@@ -139,24 +141,51 @@ def load_schools(path: Path, config: SchoolsConfig | None = None, *,
     return schools
 
 
-def find_home_units(schools: gpd.GeoDataFrame, units: gpd.GeoDataFrame) -> pd.Series:
+def find_home_units(schools: gpd.GeoDataFrame, units: gpd.GeoDataFrame, *,
+                    source: Path | str | None = None) -> pd.Series:
     """The unit that contains each school: ``school_id -> geoid``.
+
+    Parameters
+    ----------
+    schools, units
+        Schools and units (contracts above), in the same CRS.
+    source
+        The schools file, for messages.
 
     Raises
     ------
     InputError
-        When a school lies outside every unit (named, with the fix).
+        When a school lies outside every unit (named, with the fix; the message says when the
+        coordinates look swapped or when the two files do not overlap at all).
     """
     joined = gpd.sjoin(schools[["geometry"]], units[["geometry"]], how="left", predicate="within")
     joined = joined[~joined.index.duplicated(keep="first")]
     home = joined["geoid"] if "geoid" in joined else joined["index_right"]
     outside = home[home.isna()].index.tolist()
     if outside:
-        raise InputError(
-            f"schools {outside} lie outside every planning unit; check their coordinates (lon/lat"
-            " order, CRS) or add the units around them"
-        )
+        where = f" (schools file `{source}`)" if source else ""
+        hint = "check their coordinates (lon/lat order, CRS) or add the units around them"
+        points = schools.geometry.loc[outside]
+        swapped = gpd.GeoSeries(gpd.points_from_xy(points.y, points.x), crs=schools.crs)
+        if gpd.sjoin(gpd.GeoDataFrame(geometry=swapped), units[["geometry"]], predicate="within").index.size:
+            hint = "their coordinates look swapped: give longitude first (x = lon, y = lat)"
+        elif len(outside) == len(schools) and _far_apart(schools, units):
+            hint = (f"the schools ({_extent(schools)}) and the units ({_extent(units)}) do not overlap at"
+                    " all: one of the two files has the wrong coordinate reference system")
+        raise InputError(f"schools {outside}{where} lie outside every planning unit; {hint}")
     return home.astype(str).rename("geoid").reindex(schools.index)
+
+
+def _far_apart(schools: gpd.GeoDataFrame, units: gpd.GeoDataFrame) -> bool:
+    """True when the schools lie farther from the units' extent than that extent is wide."""
+    area = shapely.box(*units.total_bounds)
+    x0, y0, x1, y1 = area.bounds
+    return shapely.box(*schools.total_bounds).distance(area) > max(math.hypot(x1 - x0, y1 - y0), 1e-6)
+
+
+def _extent(gdf: gpd.GeoDataFrame) -> str:
+    x0, y0, x1, y1 = gdf.total_bounds
+    return f"lon {x0:.4f} to {x1:.4f}, lat {y0:.4f} to {y1:.4f}"
 
 
 def load_current_zones(path: Path, config: CurrentConfig, schools: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -177,9 +206,23 @@ def load_current_zones(path: Path, config: CurrentConfig, schools: gpd.GeoDataFr
             f"current boundaries file `{path}` names schools {unknown} that are not in the schools"
             f" file (known: {sorted(schools.index)[:10]}...); fix the ids"
         )
+    empty = zones.geometry.isna() | zones.geometry.is_empty
+    if empty.any():
+        raise InputError(
+            f"current boundaries file `{path}` has {int(empty.sum())} features without geometry (zones"
+            f" {sorted(zones.loc[empty, 'school_id'].astype(str))[:5]}); draw them or remove them"
+        )
     wrong = ~zones.geometry.geom_type.isin(["Polygon", "MultiPolygon"])
     if wrong.any():
         raise InputError(f"current boundaries file `{path}` has non-polygon features; zones must be areas")
+    invalid = ~zones.geometry.is_valid
+    if invalid.any():
+        log.warning("repairing %d invalid current-zone polygons in %s (zones %s)", int(invalid.sum()), path,
+                    sorted(zones.loc[invalid, "school_id"].astype(str))[:10])
+        zones = zones.copy()
+        zones.loc[invalid, "geometry"] = zones.geometry[invalid].make_valid().apply(
+            lambda g: shapely.unary_union([p for p in shapely.get_parts(g)
+                                           if p.geom_type in ("Polygon", "MultiPolygon")]))
     return zones
 
 
@@ -217,7 +260,7 @@ def assign_current(
     Raises
     ------
     InputError
-        When ``weight`` is not a column of the units.
+        When ``weight`` is not a column of the units, or no unit overlaps any zone.
     """
     if weight is not None and weight not in units.columns:
         raise InputError(
@@ -260,6 +303,11 @@ def assign_current(
         report["people_elsewhere"] = (people * (1.0 - report["share"])).round(3)
     current = report["school_id"].dropna().astype(str).rename("school_id")
     current.index.name = "geoid"
+    if len(current) == 0 and len(units):
+        raise InputError(
+            f"the current boundaries ({_extent(zones)}) overlap none of the units ({_extent(units)});"
+            " check the coordinate reference system of `[current] path`, or that it is this district's"
+        )
     outside = report.index[report["school_id"].isna()]
     if len(outside):
         log.warning("%d units overlap no current zone and have no current school: %s",

@@ -64,6 +64,10 @@ min_shared_boundary_m: float = 1.0
 #: Gap tolerance when deciding whether two polygons touch (real boundaries are not exact).
 touch_tolerance_m: float = 0.5
 
+#: Units cut off from the rest (islands) are linked to their nearest neighbour for contiguity,
+#: unless the gap is wider than this (m): then they are reported as probably not in the district.
+max_island_gap_m: float = 5000.0
+
 #: Default solver and its limits.
 solver: str = "highs"
 time_limit_s: float = 120.0

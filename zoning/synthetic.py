@@ -820,7 +820,7 @@ def _make_people(
     student_share = np.clip(0.14 + 0.035 * poverty + rng.normal(0.0, 0.015, n), 0.08, 0.20)
     students = np.maximum(np.rint(population * student_share), 1).astype(np.int64)
 
-    slope = 2.8
+    slope = 1.6
     lo, hi = -6.0, 6.0
     for _ in range(60):  # bisection on the intercept for the district share
         mid = (lo + hi) / 2
