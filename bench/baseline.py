@@ -1,0 +1,215 @@
+"""The straightforward formulation the benchmark compares the model against.
+
+Written here, on purpose apart from :mod:`zoning.model`, so the comparison stays fixed while the
+model changes. It is the textbook program:
+
+- binary ``x[u, s]`` for every pair within the travel cap (plus each school's own unit and the
+  locked pairs, whatever their travel time); no other pruning;
+- every unit in exactly one zone; each school's unit and every locked unit fixed;
+- students per zone within [min, max] utilization of capacity;
+- the low-income band as a hard linear constraint,
+  ``(P - delta) * students_s <= low_income_s <= (P + delta) * students_s``;
+- the cap on students moved from the current plan, when the policy has one;
+- exact contiguity by single-commodity flow: for each school, its unit sends one unit of flow to
+  every other unit of its zone over links between units the school may take,
+  ``inflow(u) - outflow(u) = x[u, s]`` and ``f[u, w] <= M * x[u, s]``, ``f[u, w] <= M * x[w, s]``
+  with ``M`` the number of units the school may take;
+- objective: student-weighted travel time (student-minutes, times the policy's travel weight).
+
+It is solved by HiGHS through PuLP with no warm start. PuLP reports a HiGHS run stopped by its
+time limit as "Optimal", so the status, objective, bound and gap are read from the HiGHS model
+itself.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import highspy
+import pandas as pd
+import pulp
+
+from zoning.model import Policy, Problem
+
+OPTIMAL = "optimal"
+FEASIBLE = "feasible"
+INFEASIBLE = "infeasible"
+NO_PLAN = "no plan found in time"
+
+
+@dataclass
+class BaselineResult:
+    """What the baseline run gave.
+
+    Attributes
+    ----------
+    status
+        "optimal", "feasible", "infeasible", "no plan found in time", or HiGHS's own model
+        status text for anything else.
+    plan
+        Series ``geoid -> school_id`` when HiGHS holds a feasible solution, else None.
+    objective, bound, gap
+        Best plan's objective, HiGHS's best bound and relative gap (None when undefined).
+    seconds
+        Wall-clock seconds for building and solving.
+    build_seconds
+        Of which building the PuLP model.
+    variables, constraints
+        Size of the program.
+    """
+
+    status: str
+    plan: pd.Series | None
+    objective: float | None
+    bound: float | None
+    gap: float | None
+    seconds: float
+    build_seconds: float
+    variables: int
+    constraints: int
+
+
+Variables = dict[tuple[str, str], pulp.LpVariable]
+
+
+def build_baseline(problem: Problem, policy: Policy) -> tuple[pulp.LpProblem, Variables]:
+    """The straightforward program for ``problem`` under ``policy`` (see the module docstring).
+
+    Returns
+    -------
+    (pulp.LpProblem, dict)
+        The program and its assignment variables keyed by ``(geoid, school_id)``.
+    """
+    tt = problem.travel_time_s
+    units = [str(u) for u in tt.index]
+    schools = [str(s) for s in tt.columns]
+    fixed: dict[str, str] = {str(u): str(s) for u, s in problem.locked.items()}
+    fixed.update({str(u): str(s) for s, u in problem.home_unit.items()})
+    cap_s = math.inf if policy.max_travel_s is None else policy.max_travel_s + 1e-9
+
+    prob = pulp.LpProblem("baseline", pulp.LpMinimize)
+    x: dict[tuple[str, str], pulp.LpVariable] = {}
+    seconds = tt.to_numpy(dtype=float)
+    for i, u in enumerate(units):
+        for j, s in enumerate(schools):
+            t = seconds[i, j]
+            if (math.isfinite(t) and t <= cap_s) or fixed.get(u) == s:
+                x[(u, s)] = pulp.LpVariable(f"x_{i}_{j}", cat=pulp.LpBinary)
+    st = problem.students.astype(float).to_dict()
+    li = problem.low_income.astype(float).to_dict()
+    by_unit: dict[str, list[pulp.LpVariable]] = {u: [] for u in units}
+    by_school: dict[str, list[str]] = {s: [] for s in schools}
+    for (u, s), var in x.items():
+        by_unit[u].append(var)
+        by_school[s].append(u)
+
+    for u in units:
+        prob += pulp.lpSum(by_unit[u]) == 1, f"one_{u}"
+    for u, s in fixed.items():
+        if (u, s) in x:
+            prob += x[(u, s)] == 1, f"fix_{u}"
+    share = problem.district_share
+    for s in schools:
+        members = by_school[s]
+        load = pulp.LpAffineExpression([(x[(u, s)], st[u]) for u in members])
+        cap = float(problem.capacity[s])
+        prob += load <= policy.max_utilization * cap, f"capmax_{s}"
+        if policy.min_utilization > 0:
+            prob += load >= policy.min_utilization * cap, f"capmin_{s}"
+        if policy.band is not None:
+            prob += pulp.LpAffineExpression(
+                [(x[(u, s)], li[u] - (share + policy.band) * st[u]) for u in members]) <= 0, f"bandhi_{s}"
+            prob += pulp.LpAffineExpression(
+                [(x[(u, s)], (share - policy.band) * st[u] - li[u]) for u in members]) <= 0, f"bandlo_{s}"
+    if problem.current is not None and policy.max_moved_share is not None:
+        cur = problem.current
+        moved = [(var, st[u]) for (u, s), var in x.items() if isinstance(cur.get(u), str) and cur[u] != s]
+        prob += pulp.LpAffineExpression(moved) <= policy.max_moved_share * sum(st.values()), "moved"
+    if policy.contiguity:
+        _add_flow(prob, problem, x, by_school)
+    prob += pulp.LpAffineExpression(
+        [(var, policy.travel_weight * st[u] * float(tt.at[u, s]) / 60.0) for (u, s), var in x.items()])
+    return prob, x
+
+
+def _add_flow(prob: pulp.LpProblem, problem: Problem, x: dict[tuple[str, str], pulp.LpVariable],
+              by_school: dict[str, list[str]]) -> None:
+    """Single-commodity flow contiguity, one commodity per school."""
+    for k, (s, members) in enumerate(by_school.items()):
+        home = str(problem.home_unit[s])
+        inside = set(members)
+        big = float(max(len(inside) - 1, 1))
+        inflow: dict[str, list[pulp.LpVariable]] = {u: [] for u in inside}
+        outflow: dict[str, list[pulp.LpVariable]] = {u: [] for u in inside}
+        for u in sorted(inside):
+            for w in problem.neighbours.get(u, []):
+                if w not in inside or w == home:
+                    continue
+                f = pulp.LpVariable(f"f_{k}_{u}_{w}", lowBound=0)
+                outflow[u].append(f)
+                inflow[w].append(f)
+                prob += f - big * x[(u, s)] <= 0, f"fu_{k}_{u}_{w}"
+                prob += f - big * x[(w, s)] <= 0, f"fw_{k}_{u}_{w}"
+        for u in sorted(inside - {home}):
+            prob += (pulp.LpAffineExpression([(f, 1) for f in inflow[u]] + [(f, -1) for f in outflow[u]])
+                     - x[(u, s)] == 0), f"flow_{k}_{u}"
+
+
+def solve_baseline(problem: Problem, policy: Policy, *, time_limit_s: float, gap: float = 1e-4,
+                   threads: int | None = None) -> BaselineResult:
+    """Build and solve the straightforward program with HiGHS; read the true status from HiGHS.
+
+    Parameters
+    ----------
+    problem, policy
+        The instance (contracts of :mod:`zoning.model`).
+    time_limit_s
+        HiGHS's time limit (building the model is not counted against it).
+    gap
+        Relative gap at which HiGHS stops.
+    threads
+        HiGHS threads (None: its default).
+
+    Returns
+    -------
+    BaselineResult
+        Status ``optimal`` only when HiGHS proved the gap within ``gap``; a time-limited
+        incumbent is ``feasible`` with its gap.
+    """
+    t0 = time.perf_counter()
+    prob, x = build_baseline(problem, policy)
+    build_s = time.perf_counter() - t0
+    solver = pulp.HiGHS(msg=False, timeLimit=max(time_limit_s, 0.001), gapRel=gap, threads=threads)
+    prob.solve(solver)
+    seconds = time.perf_counter() - t0
+    h = prob.solverModel
+    model_status = h.getModelStatus()
+    info = h.getInfo()
+    has_plan = info.primal_solution_status == 2 and math.isfinite(info.objective_function_value)
+    plan = None
+    if has_plan:
+        chosen = {u: s for (u, s), var in x.items() if (var.varValue or 0.0) > 0.5}
+        plan = pd.Series(chosen, name="school_id", dtype=object).reindex(
+            [str(u) for u in problem.travel_time_s.index])
+        plan.index.name = "geoid"
+    objective = float(info.objective_function_value) if has_plan else None
+    bound = float(info.mip_dual_bound) if math.isfinite(info.mip_dual_bound) else None
+    result_gap = float(info.mip_gap) if has_plan and math.isfinite(info.mip_gap) else None
+    if model_status == highspy.HighsModelStatus.kOptimal:
+        status = OPTIMAL
+    elif model_status in (highspy.HighsModelStatus.kInfeasible,
+                          highspy.HighsModelStatus.kUnboundedOrInfeasible):
+        status, plan, objective, result_gap = INFEASIBLE, None, None, None
+    elif has_plan:
+        status = FEASIBLE
+    elif model_status in (highspy.HighsModelStatus.kTimeLimit, highspy.HighsModelStatus.kInterrupt):
+        status = NO_PLAN
+    else:
+        status = h.modelStatusToString(model_status)
+    return BaselineResult(
+        status=status, plan=plan, objective=objective, bound=bound, gap=result_gap,
+        seconds=seconds, build_seconds=build_s,
+        variables=len(prob.variables()), constraints=len(prob.constraints),
+    )
