@@ -109,7 +109,7 @@ def local_search(inst: Instance, plan: np.ndarray, *, time_limit_s: float = 5.0,
             for u in sorted(zones[a]):
                 if u in inst.fixed:
                     continue
-                targets = {plan[w] for w in inst.nbrs[u] if plan[w] != a}
+                targets = {int(plan[w]) for w in inst.nbrs[u] if plan[w] != a}
                 best = None
                 for b in targets:
                     if not np.isfinite(inst.cost[u, b]):

@@ -387,7 +387,7 @@ class ZoningModel:
         st = p.students.astype(float).to_dict()
         li = p.low_income.astype(float).to_dict()
         objective: list[tuple[pulp.LpVariable, float]] = []
-        for (u, s), var, t in zip(x.keys(), xs, pairs["travel_time_s"], strict=True):
+        for (u, _s), var, t in zip(x.keys(), xs, pairs["travel_time_s"], strict=True):
             objective.append((var, pol.travel_weight * st[u] * float(t) / 60.0))
         for u in p.units:
             prob += pulp.LpAffineExpression([(v, 1) for _, v in by_unit[u]]) == 1, f"one_{u}"
@@ -832,7 +832,7 @@ class ZoningModel:
         z = float(pulp.value(prob.objective))
         fixed = {str(u) for u in self.problem.locked} | {str(u) for u in self.problem.home_unit}
         keep = []
-        for (u, s), var in x.items():
+        for (u, _s), var in x.items():
             dj = var.dj if var.dj is not None else 0.0
             value = var.varValue or 0.0
             keep.append(u in fixed or value > 1e-6 or z + dj <= upper + 1e-6 * max(1.0, abs(upper)))
@@ -865,9 +865,9 @@ class ZoningModel:
         for pieces in split.values():
             for piece in pieces:
                 sep = sorted({w for u in piece for w in self.problem.neighbours.get(u, [])} - piece)
-                key = (sorted(piece), sep)
-                if key not in cuts:
-                    cuts.append(key)
+                piece_cut = (sorted(piece), sep)
+                if piece_cut not in cuts:
+                    cuts.append(piece_cut)
         self.cuts_ = len(cuts)
 
     def _root_cuts(self, cuts: list[tuple[list[str], list[str]]], start: float,
