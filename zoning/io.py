@@ -89,18 +89,9 @@ def _umask_mode(mode: int) -> int:
 
 
 def atomic_write_text(path: Path, text: str) -> Path:
-    """Write ``text`` to ``path`` through a temporary file in the same folder, then rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.chmod(tmp, _umask_mode(0o666))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    """Write ``text`` as UTF-8 (line ends as given) to ``path`` atomically, like
+    :func:`atomic_write_bytes`."""
+    return atomic_write_bytes(path, str.encode(text, "utf-8"))
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> Path:

@@ -368,9 +368,8 @@ class ZoningModel:
         self._home_cuts: list[tuple[str, list[str], list[str]]] = []
 
     # ----------------------------------------------------------------- building
-    def _build(self, cuts: list[tuple[list[str], list[str]]], *,
-               fixed: dict[str, str] | None = None) -> tuple[pulp.LpProblem, dict]:
-        """The program with the given separator cuts (and some assignments fixed, if given)."""
+    def _build(self, cuts: list[tuple[list[str], list[str]]]) -> tuple[pulp.LpProblem, dict]:
+        """The program with the given separator cuts."""
         p, pol = self.problem, self.policy
         prob = pulp.LpProblem("zoning", pulp.LpMinimize)
         pairs = self.pairs
@@ -449,9 +448,6 @@ class ZoningModel:
         for var, c in objective:  # one variable may carry several terms (travel + moved)
             costs[var] = costs.get(var, 0.0) + c
         prob += pulp.LpAffineExpression(list(costs.items()))
-        for u, s in (fixed or {}).items():
-            if (u, s) in x:
-                x[(u, s)].lowBound = 1
         return prob, x
 
     def _add_flow(self, prob: pulp.LpProblem, x: dict, by_school: dict) -> None:
