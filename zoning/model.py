@@ -24,7 +24,7 @@ import re
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,8 +33,9 @@ import numpy as np
 import pandas as pd
 import pulp
 
-from . import heuristic
+from . import heuristic, separation
 from .errors import InfeasibleError, NoPlanInTimeError, SolverError
+from .separation import Cut
 
 log = logging.getLogger(__name__)
 
@@ -56,9 +57,7 @@ HEURISTIC_S_PER_UNIT = 0.05
 ANNEAL_STEPS_PER_UNIT = 300
 #: Share of the time limit that cutting planes on the LP relaxation may use, and their rounds.
 ROOT_CUT_SHARE = 0.25
-ROOT_CUT_ROUNDS = 15
-#: Relative gap to which rounds that may still find split zones are solved.
-EXPLORE_GAP = 0.0
+ROOT_CUT_ROUNDS = 50
 
 
 @dataclass
@@ -328,6 +327,93 @@ class _RoundResult:
     seconds: float
 
 
+class _HighsRounds:
+    """One HiGHS model kept across cut rounds: built once through PuLP, then cut rows are added
+    to it directly (never rebuilt), and every plan HiGHS finds on the way is kept.
+
+    The PuLP model fixes the formulation (:meth:`ZoningModel._build`); PuLP's HiGHS interface
+    turns it into a ``highspy.Highs`` object, whose column of pair ``k`` is ``columns[k]``.
+    """
+
+    def __init__(self, model: ZoningModel) -> None:
+        import highspy
+
+        self.highspy = highspy
+        prob, _ = model._build()
+        builder = _HiGHSWarm(msg=False, threads=model.options.threads)
+        with _quiet_stdout():
+            builder.createAndConfigureSolver(prob)
+            builder.buildSolverModel(prob)
+        self.h = prob.solverModel
+        by_name = {v.name: v.index for v in prob.variables()}
+        self.names = [v.name for v in sorted(prob.variables(), key=lambda v: v.index)]
+        self.columns = np.array([by_name[f"x_{k}"] for k in range(len(model.pairs))], dtype=np.int64)
+        self.found: list[np.ndarray] = []
+        self.h.setCallback(self._on_solution, None)
+
+    def _on_solution(self, kind: object, message: str, data_out: object, data_in: object,
+                     user: object) -> None:
+        self.found.append(np.array(data_out.mip_solution, dtype=float))  # type: ignore[attr-defined]
+
+    def add_cuts(self, cuts: Sequence[Cut]) -> None:
+        """Add rows ``x[k] - sum x[seps] <= 0`` (pair positions)."""
+        if not cuts:
+            return
+        starts, index, value = [], [], []
+        for left, seps in cuts:
+            starts.append(len(index))
+            index += [int(self.columns[left]), *(int(self.columns[j]) for j in seps)]
+            value += [1.0] + [-1.0] * len(seps)
+        n = len(cuts)
+        self.h.addRows(n, np.full(n, -self.highspy.kHighsInf), np.zeros(n), len(index),
+                       np.array(starts, dtype=np.int32), np.array(index, dtype=np.int32),
+                       np.array(value, dtype=float))
+
+    def pair_values(self, col_value: Sequence[float] | np.ndarray) -> np.ndarray:
+        return np.asarray(col_value, dtype=float)[self.columns]
+
+    def relaxation(self, time_limit_s: float) -> tuple[float, np.ndarray] | None:
+        """LP optimum and pair values of the relaxation (None when HiGHS does not reach one)."""
+        h = self.h
+        h.setOptionValue("solve_relaxation", True)
+        h.setOptionValue("time_limit", max(time_limit_s, 0.01))
+        try:
+            h.run()
+        finally:
+            h.setOptionValue("solve_relaxation", False)
+        if h.getModelStatus() != self.highspy.HighsModelStatus.kOptimal:
+            return None
+        return float(h.getInfo().objective_function_value), self.pair_values(h.getSolution().col_value)
+
+    def solve(self, time_limit_s: float, gap: float, warm: dict[str, float] | None) -> _RoundResult:
+        """Solve the integer program as it stands; plans met on the way go to :attr:`found`."""
+        hs, h = self.highspy, self.h
+        t0 = time.perf_counter()
+        h.setOptionValue("time_limit", max(time_limit_s, 0.01))
+        h.setOptionValue("mip_rel_gap", gap)
+        if warm:
+            sol = hs.HighsSolution()
+            sol.col_value = [float(warm.get(n, 0.0)) for n in self.names]
+            sol.value_valid = True
+            h.setSolution(sol)
+        self.found = []
+        h.startCallback(hs.cb.HighsCallbackType.kCallbackMipSolution)
+        try:
+            h.run()
+        finally:
+            h.stopCallback(hs.cb.HighsCallbackType.kCallbackMipSolution)
+        seconds = time.perf_counter() - t0
+        status = h.getModelStatus()
+        if status in (hs.HighsModelStatus.kInfeasible, hs.HighsModelStatus.kUnboundedOrInfeasible):
+            return _RoundResult(None, True, True, None, None, seconds)
+        info = h.getInfo()
+        has_plan = info.primal_solution_status == 2 and math.isfinite(info.objective_function_value)
+        values = dict(zip(self.names, h.getSolution().col_value, strict=True)) if has_plan else None
+        bound = float(info.mip_dual_bound) if math.isfinite(info.mip_dual_bound) else None
+        return _RoundResult(values, status == hs.HighsModelStatus.kOptimal, False,
+                            float(info.objective_function_value) if has_plan else None, bound, seconds)
+
+
 class ZoningModel:
     """Build and solve the attendance-zone integer program.
 
@@ -365,11 +451,10 @@ class ZoningModel:
         self.seconds_: float = 0.0
         self.rounds_: int = 0
         self.cuts_: int = 0
-        self._home_cuts: list[tuple[str, list[str], list[str]]] = []
 
     # ----------------------------------------------------------------- building
-    def _build(self, cuts: list[tuple[list[str], list[str]]]) -> tuple[pulp.LpProblem, dict]:
-        """The program with the given separator cuts."""
+    def _build(self, cuts: Sequence[Cut] = ()) -> tuple[pulp.LpProblem, dict]:
+        """The program with the given separator cuts (pair positions, see :mod:`.separation`)."""
         p, pol = self.problem, self.policy
         prob = pulp.LpProblem("zoning", pulp.LpMinimize)
         pairs = self.pairs
@@ -426,24 +511,9 @@ class ZoningModel:
                 nbr = [x[(w, s)] for w in p.neighbours.get(u, []) if (w, s) in x]
                 prob += (pulp.LpAffineExpression([(var, 1)] + [(v, -1) for v in nbr]) <= 0,
                          f"nb_{u}_{s}")
-            # a piece cut off once is cut off for every school whose unit lies outside it
-            for k, (piece, sep) in enumerate(cuts):
-                inside = set(piece)
-                for s in p.schools:
-                    if p.home_unit.get(s) in inside:
-                        continue
-                    seps = [(x[(w, s)], -1) for w in sep if (w, s) in x]
-                    for u in piece:
-                        if (u, s) in x:
-                            prob += (pulp.LpAffineExpression([(x[(u, s)], 1), *seps]) <= 0,
-                                     f"cut{k}_{u}_{s}")
-            # the school's side: its zone must grow past the border of its home piece
-            for k, (s, piece, sep) in enumerate(self._home_cuts):
-                seps = [(x[(w, s)], -1) for w in sep if (w, s) in x]
-                for u in piece:
-                    if (u, s) in x:
-                        prob += (pulp.LpAffineExpression([(x[(u, s)], 1), *seps]) <= 0,
-                                 f"hcut{k}_{u}")
+            for k, (left, seps) in enumerate(cuts):
+                prob += (pulp.LpAffineExpression([(xs[left], 1), *((xs[j], -1) for j in seps)]) <= 0,
+                         f"cut_{k}")
         costs: dict[pulp.LpVariable, float] = {}
         for var, c in objective:  # one variable may carry several terms (travel + moved)
             costs[var] = costs.get(var, 0.0) + c
@@ -596,16 +666,29 @@ class ZoningModel:
                 values[f"under_{s}"] = max(0.0, (share - pol.band) * st[s] - li[s])
         return values
 
+    def layout(self) -> separation.Layout:
+        """The positional view of pairs, adjacency and home units used for cuts."""
+        p = self.problem
+        upos = {str(u): i for i, u in enumerate(p.units)}
+        spos = {str(s): j for j, s in enumerate(p.schools)}
+        return separation.Layout(
+            unit_of=self.pairs["geoid"].map(upos).to_numpy(),
+            school_of=self.pairs["school_id"].map(spos).to_numpy(),
+            nbrs=[[upos[w] for w in p.neighbours.get(str(u), []) if w in upos] for u in p.units],
+            home=np.array([upos[str(p.home_unit[s])] for s in p.schools]),
+        )
+
     def solve(self, *, warm_start: pd.Series | None = None,
               progress: Callable[[str], None] | None = None) -> ZoningModel:
         """Solve to the gap tolerance or the time limit, cutting split zones until none is split.
 
-        Rounds that still find split zones are solved only to a loose gap: their job is to reveal
-        which pieces to cut off, not to prove anything. Once a round returns contiguous zones,
-        the same model is solved to the requested gap, warm-started from the best contiguous
-        plan found so far (split plans are also repaired into contiguous ones when possible).
-        Every round's model is a relaxation of the true problem, so the best of their dual
-        bounds is a valid bound for the reported gap.
+        With HiGHS, one model is kept for the whole solve: the LP relaxation is first tightened
+        with separator cuts found by max-flow at its fractional points, then the integer program
+        is solved; every plan HiGHS meets on the way is tested, contiguous ones are kept as
+        incumbents and split ones give cuts, which are added as rows before the next round.
+        Split plans are also repaired and annealed into contiguous ones. Every round's program
+        is a relaxation of the true problem, so the best of their dual bounds is a valid bound
+        for the reported gap. CBC (through PuLP) runs the same rounds on a rebuilt model.
 
         Raises
         ------
@@ -617,7 +700,7 @@ class ZoningModel:
         start = time.perf_counter()
         presolve_checks(self.problem, self.policy, self.pairs)
         target = self.options.gap
-        cuts: list[tuple[list[str], list[str]]] = []
+        cuts: list[Cut] = []
         best: pd.Series | None = None
         best_obj = math.inf
         bound = -math.inf
@@ -645,9 +728,11 @@ class ZoningModel:
             if progress:
                 progress(f"heuristic plan: objective {best_obj:.1f}" if best is not None
                          else "heuristic found no plan meeting every rule")
-        if self.policy.contiguity and self.options.contiguity_method == "cuts":
-            bound = max(bound, self._root_cuts(cuts, start, progress))
-        gap_now = max(target, EXPLORE_GAP) if self.policy.contiguity else target
+        layout = self.layout()
+        cutting = self.policy.contiguity and self.options.contiguity_method == "cuts"
+        engine = _HighsRounds(self) if self.options.solver == "highs" else None
+        if engine is not None and cutting:
+            bound = max(bound, self._root_cuts(engine, layout, start, progress))
         while True:
             remaining = self.options.time_limit_s - (time.perf_counter() - start)
             if remaining <= 0.05:
@@ -655,12 +740,24 @@ class ZoningModel:
             if best is not None and self._gap(best_obj, bound) <= target:
                 proven = True  # the plan in hand is within the gap of a valid bound
                 break
-            prob, _ = self._build(cuts)
             self.rounds_ += 1
             warm = self._warm_values(best) if best is not None else None
             reserve = 0.0 if best is not None else min(HEURISTIC_SHARE * self.options.time_limit_s,
                                                        HEURISTIC_S_PER_UNIT * len(inst.units))
-            last = self._run(prob, max(remaining - reserve, 0.05), warm, gap_now)
+            limit = max(remaining - reserve, 0.05)
+            met: list[np.ndarray] = []
+            if engine is not None:
+                last = engine.solve(limit, target, warm)
+                if warm and last.values is not None and last.objective is not None and self.evaluate(
+                        self._plan_from(last.values)) > last.objective + 1e-6 * max(1.0, abs(last.objective)):
+                    # HiGHS can report a better objective than the column values it returns after a
+                    # MIP start; never trust such values: solve again without the start.
+                    log.info("solution values do not match the objective after a MIP start; re-solving")
+                    last = engine.solve(max(limit - last.seconds, 0.05), target, None)
+                met = [engine.pair_values(v) for v in engine.found]
+            else:
+                prob, _ = self._build(cuts)
+                last = self._run(prob, limit, warm, target)
             if last.infeasible:
                 self.status_ = INFEASIBLE
                 remaining = self.options.time_limit_s - (time.perf_counter() - start)
@@ -674,21 +771,38 @@ class ZoningModel:
                 bound = max(bound, last.bound)
             if last.values is None:
                 break
+            # plans met on the way: contiguous ones are incumbents, split ones give cuts
+            new_cuts: list[Cut] = []
+            for x in met:
+                assign = layout.assignment(x)
+                if (assign < 0).any():
+                    continue
+                found_cuts = separation.plan_cuts(layout, assign)[0] if cutting else []
+                if found_cuts:
+                    new_cuts += found_cuts
+                else:
+                    offer(self._series(assign))
             candidate = self._plan_from(last.values)
             split = split_pieces(candidate, self.problem.neighbours, self.problem.home_unit) \
                 if self.policy.contiguity else {}
+            if split and cutting:
+                new_cuts += separation.plan_cuts(layout, layout.assignment(self._pair_vector(last.values)))[0]
+            known = set(cuts)
+            fresh = [c for c in dict.fromkeys(new_cuts) if c not in known]
             if progress:
                 progress(f"round {self.rounds_}: objective {last.objective:.1f}, bound {bound:.1f},"
-                         f" {sum(len(v) for v in split.values())} split pieces")
-                log.debug("round %d pieces: %s", self.rounds_, {s: [sorted(c) for c in v] for s, v in split.items()})
+                         f" {sum(len(v) for v in split.values())} split pieces, {len(fresh)} new cuts")
             if not split:
                 offer(candidate)
-                if gap_now <= target or self._gap(best_obj, bound) <= target:
-                    proven = last.proven or self._gap(best_obj, bound) <= target
-                    break
-                gap_now = target
-                continue
-            self._add_piece_cuts(cuts, split, candidate)
+                proven = last.proven or self._gap(best_obj, bound) <= target
+                break
+            if not fresh:
+                log.warning("zones are split but no new separator cut was found; stopping the rounds")
+                break
+            cuts += fresh
+            self.cuts_ += len(fresh)
+            if engine is not None:
+                engine.add_cuts(fresh)
             repaired = self.repair(candidate, split)
             if best is None and grown is not None and split_pieces(repaired, self.problem.neighbours,
                                                                    self.problem.home_unit):
@@ -704,8 +818,6 @@ class ZoningModel:
                     offer(heuristic.to_series(inst, found))
                     if progress and best_obj < before:
                         progress(f"repaired round {self.rounds_} plan: objective {best_obj:.1f}")
-            if best is not None and self._fix_by_reduced_cost(cuts, best_obj, progress):
-                inst = self.instance()
         self.seconds_ = time.perf_counter() - start
         if best is None:
             self.status_ = NO_PLAN
@@ -722,6 +834,46 @@ class ZoningModel:
         else:
             self.status_ = FEASIBLE
         return self
+
+    def _pair_vector(self, values: dict[str, float]) -> np.ndarray:
+        return np.array([values.get(f"x_{k}", 0.0) for k in range(len(self.pairs))])
+
+    def _series(self, assign: np.ndarray) -> pd.Series:
+        """A plan from school positions per unit."""
+        schools = np.asarray(self.problem.schools, dtype=object)
+        plan = pd.Series(schools[assign], index=self.problem.units, name="school_id", dtype=object)
+        plan.index.name = "geoid"
+        return plan
+
+    def _root_cuts(self, engine: _HighsRounds, layout: separation.Layout, start: float,
+                   progress: Callable[[str], None] | None) -> float:
+        """Tighten the LP relaxation with separator cuts at its fractional points.
+
+        Repeats LP solve and max-flow separation until no cut is violated, for at most
+        :data:`ROOT_CUT_ROUNDS` rounds and a share of the time limit. Returns the last LP
+        optimum: a valid bound on every plan (-inf if no LP was solved).
+        """
+        lp_bound = -math.inf
+        budget = ROOT_CUT_SHARE * self.options.time_limit_s
+        added = 0
+        for _ in range(ROOT_CUT_ROUNDS):
+            left = budget - (time.perf_counter() - start)
+            if left <= 0:
+                break
+            result = engine.relaxation(left)
+            if result is None:
+                break
+            value, x = result
+            lp_bound = max(lp_bound, value)
+            fresh = separation.fractional_cuts(layout, x)
+            if not fresh:
+                break
+            engine.add_cuts(fresh)
+            added += len(fresh)
+        self.cuts_ += added
+        if progress and math.isfinite(lp_bound):
+            progress(f"root LP: bound {lp_bound:.1f} after {added} separator cuts")
+        return lp_bound
 
     def diagnose(self, *, time_limit_s: float = DIAGNOSIS_MAX_S) -> list[str]:
         """Which rules clash, and the smallest relaxation found that lets a plan through.
@@ -811,114 +963,6 @@ class ZoningModel:
             else:
                 out.append("the rules clash only in combination; widen the band or loosen capacity")
         return out
-
-    def _fix_by_reduced_cost(self, cuts: list[tuple[list[str], list[str]]], upper: float,
-                             progress: Callable[[str], None] | None) -> int:
-        """Drop pairs that cannot be in any plan better than ``upper`` (reduced-cost fixing).
-
-        With the LP relaxation of the current program (cuts included) at optimum ``z``, a pair
-        whose reduced cost ``d`` has ``z + d > upper`` takes value 0 in every plan cheaper than
-        ``upper``; since later rounds only add cuts, it stays so. Returns the number dropped.
-        """
-        prob, x = self._build(cuts)
-        solver = _HiGHSWarm(mip=False, msg=False, timeLimit=30.0, threads=self.options.threads)
-        prob.solve(solver)
-        if prob.status != pulp.LpStatusOptimal:
-            return 0
-        z = float(pulp.value(prob.objective))
-        fixed = {str(u) for u in self.problem.locked} | {str(u) for u in self.problem.home_unit}
-        keep = []
-        for (u, _s), var in x.items():
-            dj = var.dj if var.dj is not None else 0.0
-            value = var.varValue or 0.0
-            keep.append(u in fixed or value > 1e-6 or z + dj <= upper + 1e-6 * max(1.0, abs(upper)))
-        dropped = len(keep) - sum(keep)
-        if dropped:
-            self.pairs = self.pairs[np.array(keep)].reset_index(drop=True)
-            if progress:
-                progress(f"reduced costs rule out {dropped} unit-school pairs ({len(self.pairs)} left)")
-        return dropped
-
-    def _add_piece_cuts(self, cuts: list[tuple[list[str], list[str]]],
-                        split: dict[str, list[set[str]]], plan: pd.Series | None = None) -> None:
-        nb = self.problem.neighbours
-        if plan is not None:
-            for s, pieces in split.items():
-                home = self.problem.home_unit.get(s)
-                zone = set(plan.index[plan == s])
-                reach, stack = {home}, [home]
-                while stack:
-                    u = stack.pop()
-                    for w in nb.get(u, []):
-                        if w in zone and w not in reach:
-                            reach.add(w)
-                            stack.append(w)
-                border = sorted({w for u in reach for w in nb.get(u, [])} - reach)
-                for piece in pieces:
-                    key = (s, sorted(piece), border)
-                    if key not in self._home_cuts:
-                        self._home_cuts.append(key)
-        for pieces in split.values():
-            for piece in pieces:
-                sep = sorted({w for u in piece for w in self.problem.neighbours.get(u, [])} - piece)
-                piece_cut = (sorted(piece), sep)
-                if piece_cut not in cuts:
-                    cuts.append(piece_cut)
-        self.cuts_ = len(cuts)
-
-    def _root_cuts(self, cuts: list[tuple[list[str], list[str]]], start: float,
-                   progress: Callable[[str], None] | None) -> float:
-        """Cutting planes on the LP relaxation before any branching.
-
-        For each school, the units with a positive share in the zone form a support graph; a
-        piece of it that does not reach the school's unit yields separator cuts
-        ``x[u, s] <= sum_{w in N(C)} x[w, s]``, added when the LP point violates them. Repeats
-        until no cut is violated or the budget (a share of the time limit) is spent. Returns the
-        last LP optimum: a valid bound on every plan (-inf if no LP was solved).
-        """
-        lp_bound = -math.inf
-        p = self.problem
-        budget = ROOT_CUT_SHARE * self.options.time_limit_s
-        keys = list(zip(self.pairs["geoid"], self.pairs["school_id"], strict=True))
-        for _ in range(ROOT_CUT_ROUNDS):
-            if time.perf_counter() - start > budget:
-                break
-            prob, _ = self._build(cuts)
-            solver = _HiGHSWarm(mip=False, msg=False, timeLimit=max(budget, 0.1), threads=self.options.threads)
-            prob.solve(solver)
-            if prob.status != pulp.LpStatusOptimal:
-                break
-            values = {v.name: v.varValue or 0.0 for v in prob.variables()}
-            xval: dict[str, dict[str, float]] = {}
-            for i, (u, s) in enumerate(keys):
-                val = values.get(f"x_{i}", 0.0)
-                if val > 1e-6:
-                    xval.setdefault(s, {})[u] = val
-            added = 0
-            known = {tuple(c[0]) for c in cuts}
-            for s, support in xval.items():
-                home = p.home_unit.get(s)
-                for theta in (1e-6, 0.5):
-                    zone = {u for u, v in support.items() if v >= theta}
-                    g = nx.Graph()
-                    g.add_nodes_from(zone)
-                    g.add_edges_from((u, w) for u in zone for w in p.neighbours.get(u, []) if w in zone)
-                    for comp in sorted(nx.connected_components(g), key=min):
-                        if home in comp or tuple(sorted(comp)) in known:
-                            continue
-                        sep = {w for u in comp for w in p.neighbours.get(u, [])} - comp
-                        rhs = sum(support.get(w, 0.0) for w in sep)
-                        if max(support[u] for u in comp) > rhs + 1e-4:
-                            cuts.append((sorted(comp), sorted(sep)))
-                            known.add(tuple(sorted(comp)))
-                            added += 1
-            lp_bound = max(lp_bound, float(pulp.value(prob.objective)))
-            if progress:
-                progress(f"root LP: bound {lp_bound:.1f}, {added} new cuts")
-            if not added:
-                break
-        self.cuts_ = len(cuts)
-        return lp_bound
 
     @staticmethod
     def _gap(objective: float, bound: float) -> float:
