@@ -16,6 +16,7 @@ solve's bound is a bound on the true problem.
 from __future__ import annotations
 
 import contextlib
+import copy
 import dataclasses
 import logging
 import math
@@ -57,6 +58,8 @@ HEURISTIC_S_PER_UNIT = 0.05
 ANNEAL_STEPS_PER_UNIT = 300
 #: Share of the time limit that cutting planes on the LP relaxation may use, and their rounds.
 ROOT_CUT_SHARE = 0.25
+#: Seconds at most for the search of a contiguous plan near each split one.
+POLISH_S = 10.0
 ROOT_CUT_ROUNDS = 50
 
 
@@ -803,6 +806,14 @@ class ZoningModel:
             self.cuts_ += len(fresh)
             if engine is not None:
                 engine.add_cuts(fresh)
+            if best is not None:
+                polished = self._polish(candidate, best, min(POLISH_S, 0.25 * remaining))
+                if polished is not None:
+                    before = best_obj
+                    offer(polished)
+                    if progress:
+                        progress(f"polished round {self.rounds_} plan: objective {self.evaluate(polished):.1f}"
+                                 f" (best {best_obj:.1f}, was {before:.1f})")
             repaired = self.repair(candidate, split)
             if best is None and grown is not None and split_pieces(repaired, self.problem.neighbours,
                                                                    self.problem.home_unit):
@@ -834,6 +845,27 @@ class ZoningModel:
         else:
             self.status_ = FEASIBLE
         return self
+
+    def _polish(self, relaxed: pd.Series, best: pd.Series, time_limit_s: float) -> pd.Series | None:
+        """The best contiguous plan near two plans: each unit may keep its school in either, or
+        take a school its neighbours have in either (exact flow contiguity on these few pairs)."""
+        nb = self.problem.neighbours
+        near: dict[str, set[str]] = {}
+        for u in self.problem.units:
+            opts = {relaxed[u], best[u]}
+            for w in nb.get(u, []):
+                opts |= {relaxed[w], best[w]}
+            near[u] = opts
+        keep = np.array([s in near[u] for u, s in zip(self.pairs["geoid"], self.pairs["school_id"], strict=True)])
+        sub = copy.copy(self)
+        sub.pairs = self.pairs[keep].reset_index(drop=True)
+        sub.options = dataclasses.replace(self.options, contiguity_method="flow")
+        prob, _ = sub._build()
+        warm = sub._warm_values(best)
+        result = sub._run(prob, time_limit_s, warm, self.options.gap)
+        if result.values is None:
+            return None
+        return sub._plan_from(result.values)
 
     def _pair_vector(self, values: dict[str, float]) -> np.ndarray:
         return np.array([values.get(f"x_{k}", 0.0) for k in range(len(self.pairs))])
