@@ -21,6 +21,8 @@ from .errors import ZoningError
 
 #: Exit code of ``zoning check-plan`` when the plan breaks the policy (the report is printed).
 EXIT_VIOLATIONS = 4
+#: Default `zoning sweep --gap` (the sweep module's own default, stated here for the parser).
+SWEEP_GAP = 1e-4
 
 
 def _progress(start: float) -> callable:  # type: ignore[valid-type]
@@ -176,7 +178,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         parameter, values = parse_weight(args.weight)
     start = time.perf_counter()
     frontier = run_sweep(Path(args.scenario), parameter, values, out=Path(args.out),
-                         time_limit_s=args.time_limit, progress=_progress(start))
+                         time_limit_s=args.time_limit, gap=args.gap, progress=_progress(start))
     print(f"{parameter:>12} {'status':<24} {'worst dev':>9} {'travel':>8} {'moved':>7}")
     for _, r in frontier.iterrows():
         gap = f" gap {r['gap']:.2%}" if r["status"] == "feasible" and r["gap"] == r["gap"] else ""
@@ -230,6 +232,9 @@ def build_parser() -> argparse.ArgumentParser:
                                      " moved_weight")
     sw.add_argument("--out", required=True, help="sweep folder: a subfolder per point, frontier.csv, chart")
     sw.add_argument("--time-limit", type=float, help="seconds per point (default: [solver] time_limit_s)")
+    sw.add_argument("--gap", type=float, default=SWEEP_GAP,
+                    help=f"relative gap per point (default {SWEEP_GAP:g}: proven optimal, so points compare"
+                         " exactly; a point stopped by the time limit is `feasible` with its gap)")
     sw.set_defaults(func=_cmd_sweep)
     return parser
 

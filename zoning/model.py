@@ -60,6 +60,10 @@ ANNEAL_STEPS_PER_UNIT = 300
 ROOT_CUT_SHARE = 0.25
 #: Seconds at most for the search of a contiguous plan near each split one.
 POLISH_S = 10.0
+#: ... and branch-and-bound nodes at most (the node count, not the clock, ends it in practice).
+POLISH_NODES = 1000
+#: Share of the time left that a round may take while no contiguous plan is in hand.
+FIRST_ROUND_SHARE = 0.4
 ROOT_CUT_ROUNDS = 50
 
 
@@ -549,12 +553,13 @@ class ZoningModel:
 
     # ----------------------------------------------------------------- solving
     def _run(self, prob: pulp.LpProblem, time_limit: float, warm: dict[str, float] | None,
-             gap: float) -> _RoundResult:
+             gap: float, *, max_nodes: int | None = None) -> _RoundResult:
         opts = self.options
         t0 = time.perf_counter()
         if opts.solver == "highs":
+            extra = {} if max_nodes is None else {"mip_max_nodes": max_nodes}
             solver = _HiGHSWarm(msg=False, timeLimit=max(time_limit, 0.01), gapRel=gap,
-                                threads=opts.threads, warm=warm)
+                                threads=opts.threads, warm=warm, **extra)
             prob.solve(solver)
             h = prob.solverModel
             ms = h.getModelStatus()
@@ -584,9 +589,10 @@ class ZoningModel:
         if opts.solver == "cbc":
             with tempfile.TemporaryDirectory() as tmp:
                 log_path = Path(tmp) / "cbc.log"
+                extra = [] if max_nodes is None else [f"maxNodes {max_nodes}"]
                 solver = pulp.PULP_CBC_CMD(msg=False, timeLimit=max(time_limit, 1), gapRel=gap,
                                            threads=opts.threads, logPath=str(log_path),
-                                           warmStart=bool(warm))
+                                           warmStart=bool(warm), options=extra)
                 if warm:
                     for v in prob.variables():
                         v.setInitialValue(warm.get(v.name, 0.0))
@@ -748,6 +754,8 @@ class ZoningModel:
             reserve = 0.0 if best is not None else min(HEURISTIC_SHARE * self.options.time_limit_s,
                                                        HEURISTIC_S_PER_UNIT * len(inst.units))
             limit = max(remaining - reserve, 0.05)
+            if best is None and cutting:
+                limit = min(limit, FIRST_ROUND_SHARE * remaining)  # leave time to polish its plan
             met: list[np.ndarray] = []
             if engine is not None:
                 last = engine.solve(limit, target, warm)
@@ -806,8 +814,10 @@ class ZoningModel:
             self.cuts_ += len(fresh)
             if engine is not None:
                 engine.add_cuts(fresh)
-            if best is not None:
-                polished = self._polish(candidate, best, min(POLISH_S, 0.25 * remaining))
+            remaining = self.options.time_limit_s - (time.perf_counter() - start)
+            if remaining > 1.0:
+                polished = self._polish(candidate, best, min(POLISH_S if best is not None else 0.5 * remaining,
+                                                             0.5 * remaining))
                 if polished is not None:
                     before = best_obj
                     offer(polished)
@@ -846,23 +856,22 @@ class ZoningModel:
             self.status_ = FEASIBLE
         return self
 
-    def _polish(self, relaxed: pd.Series, best: pd.Series, time_limit_s: float) -> pd.Series | None:
-        """The best contiguous plan near two plans: each unit may keep its school in either, or
-        take a school its neighbours have in either (exact flow contiguity on these few pairs)."""
+    def _polish(self, relaxed: pd.Series, best: pd.Series | None, time_limit_s: float) -> pd.Series | None:
+        """The best contiguous plan near a split plan (and the incumbent, if any): each unit may
+        keep its school in either, or take one its neighbours have in either; contiguity is exact
+        (the flow model) on these few pairs. None when no such plan is found in time."""
         nb = self.problem.neighbours
+        plans = [relaxed] if best is None else [relaxed, best]
         near: dict[str, set[str]] = {}
         for u in self.problem.units:
-            opts = {relaxed[u], best[u]}
-            for w in nb.get(u, []):
-                opts |= {relaxed[w], best[w]}
-            near[u] = opts
+            near[u] = {plan[w] for plan in plans for w in [u, *nb.get(u, [])]}
         keep = np.array([s in near[u] for u, s in zip(self.pairs["geoid"], self.pairs["school_id"], strict=True)])
         sub = copy.copy(self)
         sub.pairs = self.pairs[keep].reset_index(drop=True)
         sub.options = dataclasses.replace(self.options, contiguity_method="flow")
         prob, _ = sub._build()
-        warm = sub._warm_values(best)
-        result = sub._run(prob, time_limit_s, warm, self.options.gap)
+        warm = sub._warm_values(best) if best is not None else None
+        result = sub._run(prob, time_limit_s, warm, self.options.gap, max_nodes=POLISH_NODES)
         if result.values is None:
             return None
         return sub._plan_from(result.values)

@@ -119,7 +119,7 @@ def plan_cuts(layout: Layout, assign: np.ndarray) -> tuple[list[Cut], int]:
         around = {b for a in piece for b in nbrs[a]} - piece
         for t, h in enumerate(layout.home):
             h = int(h)
-            if h in piece or (h, t) not in pair:
+            if h in piece or h in around:  # the piece touches the school's unit: no cut
                 continue
             home_side = _grow([h], nbrs, blocked=around, allowed=layout, school=t)
             sep = tuple(pair[(w, t)] for w in sorted(around)

@@ -31,7 +31,7 @@ from .checks import check_plan
 from .compare import figure_bytes, render_frontier_chart
 from .errors import InfeasibleError, NoPlanInTimeError, ScenarioError
 from .io import atomic_write_bytes, atomic_write_text, csv_text, to_json_text
-from .model import INFEASIBLE, NO_PLAN
+from .model import INFEASIBLE, NO_PLAN, OPTIMAL_GAP
 from .pipeline import Inputs, PlanResult, build_policy, load_inputs, save_plan, solve
 from .scenario import Scenario, load_scenario
 
@@ -51,6 +51,8 @@ FRONTIER_COLUMNS = [
 
 #: At most this many points in one sweep (a typo such as 0.20:0.04:0.0003 is caught).
 MAX_POINTS = 200
+#: Gap each sweep point is solved to unless told otherwise: proven optimal (points compare exactly).
+SWEEP_GAP = OPTIMAL_GAP
 
 
 def _quiet(_: str) -> None:
@@ -116,7 +118,7 @@ def parse_weight(text: str) -> tuple[str, list[float]]:
 
 
 def point_scenario(scenario: Scenario, parameter: str, value: float, *,
-                   time_limit_s: float | None = None) -> Scenario:
+                   time_limit_s: float | None = None, gap: float | None = None) -> Scenario:
     """The scenario of one sweep point: ``[policy] band`` or ``[objective] <weight>`` set to ``value``.
 
     Raises
@@ -139,6 +141,10 @@ def point_scenario(scenario: Scenario, parameter: str, value: float, *,
         if time_limit_s <= 0:
             raise ScenarioError(f"`--time-limit` must be > 0 seconds; found {time_limit_s:g}")
         out = out.replace(solver={"time_limit_s": float(time_limit_s)})
+    if gap is not None:
+        if not 0 <= gap < 1:
+            raise ScenarioError(f"`--gap` is a relative gap in 0..1 (0.01 = 1%); found {gap:g}")
+        out = out.replace(solver={"gap": float(gap)})
     return out
 
 
@@ -236,7 +242,8 @@ def save_sweep(points: list[SweepPoint], folder: Path, *, parameter: str, scenar
 
 
 def run_sweep(scenario: Scenario | str | Path, parameter: str, values: list[float], *, out: Path,
-              time_limit_s: float | None = None, inputs: Inputs | None = None,
+              time_limit_s: float | None = None, gap: float | None = SWEEP_GAP,
+              inputs: Inputs | None = None,
               progress: Progress = _quiet) -> pd.DataFrame:
     """Solve the scenario at every value of ``parameter`` and write the sweep folder.
 
@@ -253,6 +260,10 @@ def run_sweep(scenario: Scenario | str | Path, parameter: str, values: list[floa
         ``frontier.svg``, ``sweep.json``.
     time_limit_s
         Time limit per point (default: the scenario's ``[solver] time_limit_s``).
+    gap
+        Relative gap each point is solved to (default :data:`SWEEP_GAP`: proven optimal, so
+        that the points of a frontier compare exactly; a point the time limit stops is
+        ``feasible`` with its gap); None keeps the scenario's ``[solver] gap``.
     inputs
         Already loaded inputs of this scenario (loaded here when omitted).
 
@@ -272,7 +283,7 @@ def run_sweep(scenario: Scenario | str | Path, parameter: str, values: list[floa
         scenario = load_scenario(scenario)
     if not values:
         raise ScenarioError("the sweep has no values; give START:STOP:STEP")
-    scenarios = [point_scenario(scenario, parameter, v, time_limit_s=time_limit_s) for v in values]
+    scenarios = [point_scenario(scenario, parameter, v, time_limit_s=time_limit_s, gap=gap) for v in values]
     out = Path(out)
     if inputs is None:
         inputs = load_inputs(scenario, progress=progress)
