@@ -7,10 +7,13 @@ nearest candidate schools, consistent with locks). Constraints: each unit in exa
 each school's home unit in its zone; locked units fixed; students per zone within
 [min, max] x capacity; low-income share within P +/- band (hard, or soft with penalised
 deviation); a cap on students moved from the current plan. Contiguity is exact: a zone's unit
-that is not the home unit needs a neighbour in the zone (added up front), and any zone still in
-pieces gets separator cuts ``x[u, s] <= sum_{w in N(C)} x[w, s]`` for each cut-off piece ``C``,
-re-solving until no zone is split. Every cut is valid for all contiguous plans, so the final
-solve's bound is a bound on the true problem.
+that is not the home unit needs a neighbour in the zone (added up front); separator cuts
+``x[u, s] <= sum_{w in C} x[w, s]`` (``C`` separating ``u`` from the school's unit, see
+:mod:`.separation`) are found by max-flow at the LP relaxation's fractional points and from
+every split plan the solver meets, and the program is re-solved until no zone is split. Every
+cut is valid for all contiguous plans, so each solve's bound is a bound on the true problem.
+With HiGHS one model is kept and grows by rows; split plans are polished into contiguous ones
+by a small exact flow model over nearby pairs, and repaired and annealed.
 """
 
 from __future__ import annotations
@@ -816,8 +819,12 @@ class ZoningModel:
                 engine.add_cuts(fresh)
             remaining = self.options.time_limit_s - (time.perf_counter() - start)
             if remaining > 1.0:
-                polished = self._polish(candidate, best, min(POLISH_S if best is not None else 0.5 * remaining,
-                                                             0.5 * remaining))
+                # near the split plan and the incumbent (or, before there is one, the grown plan,
+                # contiguous but breaking some rule: its pairs give the search room to join pieces)
+                other = best if best is not None else (heuristic.to_series(inst, grown) if grown is not None
+                                                       else None)
+                polished = self._polish([candidate] + ([other] if other is not None else []), best,
+                                        min(POLISH_S if best is not None else 0.5 * remaining, 0.5 * remaining))
                 if polished is not None:
                     before = best_obj
                     offer(polished)
@@ -856,12 +863,11 @@ class ZoningModel:
             self.status_ = FEASIBLE
         return self
 
-    def _polish(self, relaxed: pd.Series, best: pd.Series | None, time_limit_s: float) -> pd.Series | None:
-        """The best contiguous plan near a split plan (and the incumbent, if any): each unit may
-        keep its school in either, or take one its neighbours have in either; contiguity is exact
-        (the flow model) on these few pairs. None when no such plan is found in time."""
+    def _polish(self, plans: list[pd.Series], best: pd.Series | None, time_limit_s: float) -> pd.Series | None:
+        """The best contiguous plan near some plans: each unit may take a school it or one of its
+        neighbours has in any of them; contiguity is exact (the flow model) on these few pairs,
+        warm-started from ``best``. None when no such plan is found in time."""
         nb = self.problem.neighbours
-        plans = [relaxed] if best is None else [relaxed, best]
         near: dict[str, set[str]] = {}
         for u in self.problem.units:
             near[u] = {plan[w] for plan in plans for w in [u, *nb.get(u, [])]}

@@ -20,6 +20,7 @@ Two separators are found:
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -131,6 +132,26 @@ def plan_cuts(layout: Layout, assign: np.ndarray) -> tuple[list[Cut], int]:
     return cuts, len(pieces)
 
 
+def _widest_paths(nbrs: list[list[int]], val: np.ndarray, home: int) -> np.ndarray:
+    """For each unit, the largest ``b`` such that a path from ``home`` reaches it through units
+    valued at least ``b`` (the unit's own value not counted). A unit with ``b >= val[u]`` has
+    flow ``val[u]`` home, so no separator cut is violated for it: max-flow can skip it."""
+    best = np.full(len(nbrs), -1.0)
+    best[home] = np.inf
+    heap = [(-np.inf, home)]
+    while heap:
+        neg, a = heapq.heappop(heap)
+        width = -neg
+        if width < best[a]:
+            continue
+        through = min(width, float(val[a])) if a != home else np.inf
+        for b in nbrs[a]:
+            if through > best[b]:
+                best[b] = through
+                heapq.heappush(heap, (-through, b))
+    return best
+
+
 def fractional_cuts(layout: Layout, x: np.ndarray, *, eps: float = 1e-3) -> list[Cut]:
     """Minimal-separator cuts violated by more than ``eps`` at the fractional point ``x``."""
     nbrs = layout.nbrs
@@ -156,11 +177,12 @@ def fractional_cuts(layout: Layout, x: np.ndarray, *, eps: float = 1e-3) -> list
                     caps.append(10 * FLOW_SCALE)
         cap = sp.csr_matrix((np.array(caps, dtype=np.int32), (rows, cols)), shape=(2 * m, 2 * m))
         local_nbrs = [[loc[w] for w in nbrs[u] if w in loc] for u in units]
+        widest = _widest_paths(local_nbrs, val, home)
         done: set[int] = set()
         for i in np.argsort(-val, kind="stable"):
             i = int(i)
-            if i == home or i in done or val[i] <= eps:
-                continue
+            if i == home or i in done or val[i] <= eps or widest[i] >= val[i] - eps:
+                continue  # a path home whose every unit is valued at least x[u, s]: no cut
             result = maximum_flow(cap, m + home, i)
             if result.flow_value / FLOW_SCALE >= val[i] - eps:
                 continue
