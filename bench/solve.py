@@ -81,7 +81,7 @@ def run_model(instance: Instance, *, time_limit_s: float, say: Say) -> dict[str,
     if failed is not None or model is None or model.plan_ is None:
         status = failed or (model.status_ if model is not None else "no plan found in time")
         return {"status": status, "gap": None, "objective": None,
-                "bound": None, "seconds": time.perf_counter() - t0,
+                "bound": None if model is None else model.bound_, "seconds": time.perf_counter() - t0,
                 "rounds": 0 if model is None else model.rounds_, "violations": None,
                 "reason": reason if failed else "the model returned no plan"}
     seconds = time.perf_counter() - t0

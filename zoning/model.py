@@ -821,16 +821,17 @@ class ZoningModel:
             if remaining > 1.0:
                 # near the split plan and the incumbent (or, before there is one, the grown plan,
                 # contiguous but breaking some rule: its pairs give the search room to join pieces)
-                other = best if best is not None else (heuristic.to_series(inst, grown) if grown is not None
-                                                       else None)
-                polished = self._polish([candidate] + ([other] if other is not None else []), best,
-                                        min(POLISH_S if best is not None else 0.5 * remaining, 0.5 * remaining))
+                other = best
+                if other is None and grown is not None:
+                    other = heuristic.to_series(inst, grown)
+                budget = min(POLISH_S if best is not None else 0.5 * remaining, 0.5 * remaining)
+                polished = self._polish([candidate] + ([other] if other is not None else []), best, budget)
                 if polished is not None:
                     before = best_obj
                     offer(polished)
                     if progress:
-                        progress(f"polished round {self.rounds_} plan: objective {self.evaluate(polished):.1f}"
-                                 f" (best {best_obj:.1f}, was {before:.1f})")
+                        progress(f"polished round {self.rounds_} plan: objective"
+                                 f" {self.evaluate(polished):.1f} (best {best_obj:.1f}, was {before:.1f})")
             repaired = self.repair(candidate, split)
             if best is None and grown is not None and split_pieces(repaired, self.problem.neighbours,
                                                                    self.problem.home_unit):
@@ -849,6 +850,7 @@ class ZoningModel:
         self.seconds_ = time.perf_counter() - start
         if best is None:
             self.status_ = NO_PLAN
+            self.bound_ = bound if math.isfinite(bound) else None  # still a valid bound on any plan
             raise NoPlanInTimeError(
                 f"no plan was found within the time limit of {self.options.time_limit_s:g} s;"
                 " raise `[solver] time_limit_s` or relax the policy"
@@ -863,7 +865,8 @@ class ZoningModel:
             self.status_ = FEASIBLE
         return self
 
-    def _polish(self, plans: list[pd.Series], best: pd.Series | None, time_limit_s: float) -> pd.Series | None:
+    def _polish(self, plans: list[pd.Series], best: pd.Series | None,
+                time_limit_s: float) -> pd.Series | None:
         """The best contiguous plan near some plans: each unit may take a school it or one of its
         neighbours has in any of them; contiguity is exact (the flow model) on these few pairs,
         warm-started from ``best``. None when no such plan is found in time."""
@@ -871,7 +874,8 @@ class ZoningModel:
         near: dict[str, set[str]] = {}
         for u in self.problem.units:
             near[u] = {plan[w] for plan in plans for w in [u, *nb.get(u, [])]}
-        keep = np.array([s in near[u] for u, s in zip(self.pairs["geoid"], self.pairs["school_id"], strict=True)])
+        keep = np.array([s in near[u] for u, s in
+                         zip(self.pairs["geoid"], self.pairs["school_id"], strict=True)])
         sub = copy.copy(self)
         sub.pairs = self.pairs[keep].reset_index(drop=True)
         sub.options = dataclasses.replace(self.options, contiguity_method="flow")
@@ -957,10 +961,10 @@ class ZoningModel:
             prob += load - sl["over"] <= pol.max_utilization * cap
             prob += load + sl["under"] >= pol.min_utilization * cap
             if pol.band is not None and pol.band_mode == "hard":
-                prob += pulp.LpAffineExpression([(v, li[u] - (share + pol.band) * st[u]) for u, v in members]) \
-                    - sl["poor"] <= 0
-                prob += pulp.LpAffineExpression([(v, (share - pol.band) * st[u] - li[u]) for u, v in members]) \
-                    - sl["rich"] <= 0
+                hi = pulp.LpAffineExpression([(v, li[u] - (share + pol.band) * st[u]) for u, v in members])
+                lo = pulp.LpAffineExpression([(v, (share - pol.band) * st[u] - li[u]) for u, v in members])
+                prob += hi - sl["poor"] <= 0
+                prob += lo - sl["rich"] <= 0
             terms += [(sl[k], 1000.0) for k in sl]
         moved_slack = None
         if p.current is not None and pol.max_moved_share is not None:
@@ -989,7 +993,8 @@ class ZoningModel:
                            f" {zone_st[s] / max(cap, 1e-9):.2f}")
         if pol.band is not None and pol.band_mode == "hard":
             dev = (zone_li / zone_st.where(zone_st > 0) - share).abs()
-            banded = [s for s in p.schools if (slack[s]["rich"].varValue or 0) + (slack[s]["poor"].varValue or 0) > 1e-6]
+            banded = [s for s in p.schools
+                      if (slack[s]["rich"].varValue or 0) + (slack[s]["poor"].varValue or 0) > 1e-6]
             if banded:
                 need = float(dev[banded].max())
                 out.append(f"the band must widen to +/-{math.ceil(need * 1000) / 10:.1f} points"
