@@ -62,7 +62,7 @@ ANNEAL_STEPS_PER_UNIT = 300
 #: Share of the time limit that cutting planes on the LP relaxation may use, and their rounds.
 ROOT_CUT_SHARE = 0.25
 #: Seconds at most for the search of a contiguous plan near each split one.
-POLISH_S = 10.0
+POLISH_S = 30.0
 #: ... and branch-and-bound nodes at most (the node count, not the clock, ends it in practice).
 POLISH_NODES = 1000
 #: Share of the time left that a round may take while no contiguous plan is in hand.
@@ -744,7 +744,7 @@ class ZoningModel:
         cutting = self.policy.contiguity and self.options.contiguity_method == "cuts"
         engine = _HighsRounds(self) if self.options.solver == "highs" else None
         if engine is not None and cutting:
-            bound = max(bound, self._root_cuts(engine, layout, start, progress))
+            bound = max(bound, self._root_cuts(engine, layout, cuts, start, progress))
         while True:
             remaining = self.options.time_limit_s - (time.perf_counter() - start)
             if remaining <= 0.05:
@@ -825,7 +825,8 @@ class ZoningModel:
                 if other is None and grown is not None:
                     other = heuristic.to_series(inst, grown)
                 budget = min(POLISH_S if best is not None else 0.5 * remaining, 0.5 * remaining)
-                polished = self._polish([candidate] + ([other] if other is not None else []), best, budget)
+                polished = self._polish([candidate] + ([other] if other is not None else []), best, budget,
+                                        cuts=cuts)
                 if polished is not None:
                     before = best_obj
                     offer(polished)
@@ -865,8 +866,8 @@ class ZoningModel:
             self.status_ = FEASIBLE
         return self
 
-    def _polish(self, plans: list[pd.Series], best: pd.Series | None,
-                time_limit_s: float) -> pd.Series | None:
+    def _polish(self, plans: list[pd.Series], best: pd.Series | None, time_limit_s: float, *,
+                cuts: Sequence[Cut] = ()) -> pd.Series | None:
         """The best contiguous plan near some plans: each unit may take a school it or one of its
         neighbours has in any of them; contiguity is exact (the flow model) on these few pairs,
         warm-started from ``best``. None when no such plan is found in time."""
@@ -879,7 +880,13 @@ class ZoningModel:
         sub = copy.copy(self)
         sub.pairs = self.pairs[keep].reset_index(drop=True)
         sub.options = dataclasses.replace(self.options, contiguity_method="flow")
-        prob, _ = sub._build()
+        # the cuts found so far stay valid with fewer pairs (a dropped pair is 0) and tighten
+        # the flow model's weak LP
+        renumber = np.full(len(self.pairs), -1)
+        renumber[keep] = np.arange(int(keep.sum()))
+        kept = [(int(renumber[left]), tuple(int(renumber[j]) for j in seps if renumber[j] >= 0))
+                for left, seps in cuts if renumber[left] >= 0]
+        prob, _ = sub._build(kept)
         warm = sub._warm_values(best) if best is not None else None
         result = sub._run(prob, time_limit_s, warm, self.options.gap, max_nodes=POLISH_NODES)
         if result.values is None:
@@ -896,8 +903,8 @@ class ZoningModel:
         plan.index.name = "geoid"
         return plan
 
-    def _root_cuts(self, engine: _HighsRounds, layout: separation.Layout, start: float,
-                   progress: Callable[[str], None] | None) -> float:
+    def _root_cuts(self, engine: _HighsRounds, layout: separation.Layout, cuts: list[Cut],
+                   start: float, progress: Callable[[str], None] | None) -> float:
         """Tighten the LP relaxation with separator cuts at its fractional points.
 
         Repeats LP solve and max-flow separation until no cut is violated, for at most
@@ -920,6 +927,7 @@ class ZoningModel:
             if not fresh:
                 break
             engine.add_cuts(fresh)
+            cuts += fresh
             added += len(fresh)
         self.cuts_ += added
         if progress and math.isfinite(lp_bound):
