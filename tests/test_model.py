@@ -113,6 +113,37 @@ def test_cbc_gives_the_same_answer() -> None:
     assert m.objective_ == pytest.approx(6.0)
 
 
+def two_piece_line() -> Problem:
+    """Eight units a..h in a line; school A in a, school H in h; one student each.
+
+    Minutes to A: a 0, b 1, c 5, d 5, e 1, f 1.5, g 3, h 4; to H: a 4, b 3, c 1, d 1, e 5, f 5,
+    g 1, h 0. The travel optimum A = {a, b, e, f}, H = {c, d, g, h} (6.5) cuts both zones into
+    pieces of two units, which the neighbour rows alone do not catch. Contiguous plans split the
+    line once: after b costs 1 + (1 + 1 + 5 + 5 + 1) = 14, after f 14.5, every other split more.
+    """
+    units = list("abcdefgh")
+    tt = pd.DataFrame({"A": [0, 1, 5, 5, 1, 1.5, 3, 4], "H": [4, 3, 1, 1, 5, 5, 1, 0]},
+                      index=pd.Index(units, name="geoid"), dtype=float) * 60
+    nb = {u: [units[j] for j in (i - 1, i + 1) if 0 <= j < len(units)] for i, u in enumerate(units)}
+    ones = pd.Series(1.0, index=tt.index)
+    return Problem(tt, ones, ones * 0, pd.Series({"A": 10, "H": 10}), nb, pd.Series({"A": "a", "H": "h"}))
+
+
+@pytest.mark.parametrize("solver", ["highs", "cbc"])
+def test_cut_rounds_reach_the_known_contiguous_optimum(solver: str) -> None:
+    p = two_piece_line()
+    free = ZoningModel(p, Policy(band=None, contiguity=False)).solve()
+    assert free.objective_ == pytest.approx(6.5)
+    assert split_pieces(free.plan_, p.neighbours, p.home_unit) == {"A": [{"e", "f"}], "H": [{"c", "d"}]}
+    m = ZoningModel(p, Policy(band=None), SolveOptions(solver=solver, contiguity_method="cuts"))
+    m.solve()
+    assert m.status_ == OPTIMAL
+    assert m.plan_.to_dict() == dict(zip("abcdefgh", "AAHHHHHH", strict=True))
+    assert m.objective_ == pytest.approx(14.0)
+    assert m.cuts_ > 0  # HiGHS: cuts at the root LP's fractional point; CBC: cuts from the split plan
+    assert check_plan(m.plan_, p, Policy(band=None)) == []
+
+
 def test_split_pieces_reports_cut_off_units() -> None:
     p = line_problem()
     plan = pd.Series({"a": "A", "b": "A", "c": "E", "d": "A", "e": "E"})
@@ -141,12 +172,14 @@ def random_problem(seed: int, n_side: int, n_schools: int) -> Problem:
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 10_000), n_side=st.integers(2, 4), n_schools=st.integers(1, 3),
-       band=st.sampled_from([None, 0.3, 0.15, 0.05]), min_util=st.sampled_from([0.0, 0.3]))
-def test_every_plan_passes_the_checker_or_is_diagnosed(seed, n_side, n_schools, band, min_util) -> None:
+       band=st.sampled_from([None, 0.3, 0.15, 0.05]), min_util=st.sampled_from([0.0, 0.3]),
+       method=st.sampled_from(["flow", "cuts"]))
+def test_every_plan_passes_the_checker_or_is_diagnosed(seed, n_side, n_schools, band, min_util,
+                                                        method) -> None:
     p = random_problem(seed, n_side, n_schools)
     policy = Policy(band=band, min_utilization=min_util, max_utilization=1.0)
     try:
-        m = ZoningModel(p, policy, SolveOptions(time_limit_s=20)).solve()
+        m = ZoningModel(p, policy, SolveOptions(time_limit_s=20, contiguity_method=method)).solve()
     except InfeasibleError as exc:
         assert exc.diagnosis, "an infeasible policy must come with a diagnosis"
         assert all(isinstance(d, str) and d for d in exc.diagnosis)
