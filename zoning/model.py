@@ -745,6 +745,7 @@ class ZoningModel:
         engine = _HighsRounds(self) if self.options.solver == "highs" else None
         if engine is not None and cutting:
             bound = max(bound, self._root_cuts(engine, layout, cuts, start, progress))
+        may_cap = True
         while True:
             remaining = self.options.time_limit_s - (time.perf_counter() - start)
             if remaining <= 0.05:
@@ -757,8 +758,9 @@ class ZoningModel:
             reserve = 0.0 if best is not None else min(HEURISTIC_SHARE * self.options.time_limit_s,
                                                        HEURISTIC_S_PER_UNIT * len(inst.units))
             limit = max(remaining - reserve, 0.05)
-            if best is None and cutting:
-                limit = min(limit, FIRST_ROUND_SHARE * remaining)  # leave time to polish its plan
+            capped = may_cap and best is None and cutting and limit > FIRST_ROUND_SHARE * remaining
+            if capped:
+                limit = FIRST_ROUND_SHARE * remaining  # leave time to polish its plan
             met: list[np.ndarray] = []
             if engine is not None:
                 last = engine.solve(limit, target, warm)
@@ -784,6 +786,9 @@ class ZoningModel:
             if last.bound is not None:
                 bound = max(bound, last.bound)
             if last.values is None:
+                if capped:
+                    may_cap = False  # cut short and nothing found: give the next round all the time
+                    continue
                 break
             # plans met on the way: contiguous ones are incumbents, split ones give cuts
             new_cuts: list[Cut] = []
@@ -809,7 +814,9 @@ class ZoningModel:
             if not split:
                 offer(candidate)
                 proven = last.proven or self._gap(best_obj, bound) <= target
-                break
+                if proven or not capped:
+                    break
+                continue  # a shortened round: solve on from the plan in hand
             if not fresh:
                 log.warning("zones are split but no new separator cut was found; stopping the rounds")
                 break
