@@ -61,13 +61,13 @@ HEURISTIC_S_PER_UNIT = 0.05
 ANNEAL_STEPS_PER_UNIT = 300
 #: Share of the time limit that cutting planes on the LP relaxation may use, and their rounds.
 ROOT_CUT_SHARE = 0.25
+ROOT_CUT_ROUNDS = 50
 #: Seconds at most for the search of a contiguous plan near each split one.
 POLISH_S = 30.0
 #: ... and branch-and-bound nodes at most (the node count, not the clock, ends it in practice).
 POLISH_NODES = 1000
 #: Share of the time left that a round may take while no contiguous plan is in hand.
 FIRST_ROUND_SHARE = 0.4
-ROOT_CUT_ROUNDS = 50
 
 
 @dataclass
