@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -10,7 +12,8 @@ from hypothesis import strategies as st
 
 from zoning.checks import check_plan
 from zoning.errors import InfeasibleError
-from zoning.model import OPTIMAL, Policy, Problem, SolveOptions, ZoningModel, split_pieces
+from zoning.model import OPTIMAL, Policy, Problem, SolveOptions, ZoningModel, _HighsRounds, split_pieces
+from zoning.separation import plan_cuts
 
 
 def line_problem(tt_e_c: float = 60.0) -> Problem:
@@ -44,14 +47,7 @@ def test_contiguity_changes_the_known_optimum() -> None:
 
 def test_capacity_and_band_known_answer() -> None:
     # two units per school side; the band forces one swap of a poor and a rich unit
-    units = ["p1", "p2", "r1", "r2"]
-    tt = pd.DataFrame({"P": [0, 60, 300, 400], "R": [400, 300, 60, 0]},
-                      index=pd.Index(units, name="geoid"), dtype=float)
-    students = pd.Series([10.0, 10, 10, 10], index=tt.index)
-    low = pd.Series([10.0, 10, 0, 0], index=tt.index)
-    nb = {"p1": ["p2"], "p2": ["p1", "r1"], "r1": ["p2", "r2"], "r2": ["r1"]}
-    p = Problem(tt, students, low, pd.Series({"P": 20, "R": 20}), nb,
-                pd.Series({"P": "p1", "R": "r2"}))
+    p = poor_rich_line([10, 10, 10, 10], [10, 10, 0, 0], seats=20)
     no_band = ZoningModel(p, Policy(band=None)).solve()
     assert no_band.plan_.to_dict() == {"p1": "P", "p2": "P", "r1": "R", "r2": "R"}
     # district share 0.5; +/-0.3 band allows 0.2..0.8: zones must each mix one poor, one rich
@@ -61,8 +57,7 @@ def test_capacity_and_band_known_answer() -> None:
     assert err.value.diagnosis
     # on a ring p1-p2-r2-r1-p1 the mixed plan P = {p1, r1}, R = {p2, r2} is contiguous
     nb_ring = {"p1": ["p2", "r1"], "p2": ["p1", "r2"], "r1": ["p1", "r2"], "r2": ["p2", "r1"]}
-    ring = Problem(tt, students, low, pd.Series({"P": 20, "R": 20}), nb_ring,
-                   pd.Series({"P": "p1", "R": "r2"}))
+    ring = dataclasses.replace(p, neighbours=nb_ring)
     mixed = ZoningModel(ring, Policy(band=0.3)).solve()
     assert mixed.plan_.to_dict() == {"p1": "P", "p2": "R", "r1": "P", "r2": "R"}
     # p2 -> R costs 300, r1 -> P costs 300: objective 10 * (300 + 300) / 60 = 100 student-minutes
@@ -113,6 +108,20 @@ def test_cbc_gives_the_same_answer() -> None:
     assert m.objective_ == pytest.approx(6.0)
 
 
+def poor_rich_line(students: list[float], low: list[float], *, seats: float) -> Problem:
+    """Units p1-p2-r1-r2 in a line; school P in p1, school R in r2, ``seats`` each.
+
+    Minutes to P: 0, 1, 5, 6.67; to R: 6.67, 5, 1, 0.
+    """
+    units = ["p1", "p2", "r1", "r2"]
+    tt = pd.DataFrame({"P": [0, 60, 300, 400], "R": [400, 300, 60, 0]},
+                      index=pd.Index(units, name="geoid"), dtype=float)
+    nb = {"p1": ["p2"], "p2": ["p1", "r1"], "r1": ["p2", "r2"], "r2": ["r1"]}
+    return Problem(tt, pd.Series(students, index=tt.index, dtype=float),
+                   pd.Series(low, index=tt.index, dtype=float), pd.Series({"P": seats, "R": seats}), nb,
+                   pd.Series({"P": "p1", "R": "r2"}))
+
+
 def two_piece_line() -> Problem:
     """Eight units a..h in a line; school A in a, school H in h; one student each.
 
@@ -144,6 +153,24 @@ def test_cut_rounds_reach_the_known_contiguous_optimum(solver: str) -> None:
     assert check_plan(m.plan_, p, Policy(band=None)) == []
 
 
+def test_one_highs_model_grows_by_the_cuts_of_the_split_plans_it_meets() -> None:
+    p = two_piece_line()
+    m = ZoningModel(p, Policy(band=None), SolveOptions(contiguity_method="cuts"))
+    engine = _HighsRounds(m)
+    first = engine.solve(10.0, 1e-4, None)
+    # no cut yet: the travel optimum in two-unit pieces is what HiGHS returns, and the plans it
+    # met on the way (this one among them) are kept
+    assert first.objective == pytest.approx(6.5)
+    assert engine.found
+    layout = m.layout()
+    cuts = [c for x in engine.found for c in plan_cuts(layout, layout.assignment(engine.pair_values(x)))[0]]
+    assert cuts
+    engine.add_cuts(cuts)
+    second = engine.solve(10.0, 1e-4, None)
+    assert second.objective == pytest.approx(14.0)
+    assert split_pieces(m._plan_from(second.values), p.neighbours, p.home_unit) == {}
+
+
 def test_split_pieces_reports_cut_off_units() -> None:
     p = line_problem()
     plan = pd.Series({"a": "A", "b": "A", "c": "E", "d": "A", "e": "E"})
@@ -167,7 +194,8 @@ def random_problem(seed: int, n_side: int, n_schools: int) -> Problem:
     nb = {}
     for i, (r, c) in enumerate(xy):
         nb[ids[i]] = [ids[j] for j, (r2, c2) in enumerate(xy) if abs(r - r2) + abs(c - c2) == 1]
-    return Problem(tt, students, low, capacity, nb, pd.Series(dict(zip(sids, [ids[h] for h in homes]))))
+    home_unit = pd.Series(dict(zip(sids, [ids[h] for h in homes], strict=True)))
+    return Problem(tt, students, low, capacity, nb, home_unit)
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -203,13 +231,7 @@ def test_band_diagnosis_names_the_band_needed() -> None:
     # two units per school, all poor on one side: +/-0.1 cannot hold; swapping one unit each
     # way gives shares 0.5 and 0.5, so the elastic plan needs no band slack at +/-0.5 but at
     # +/-0.1 it must report the widening it needs
-    units = ["p1", "p2", "r1", "r2"]
-    tt = pd.DataFrame({"P": [0, 60, 300, 400], "R": [400, 300, 60, 0]},
-                      index=pd.Index(units, name="geoid"), dtype=float)
-    students = pd.Series([10.0, 30, 10, 10], index=tt.index)
-    low = pd.Series([10.0, 30, 0, 0], index=tt.index)
-    nb = {"p1": ["p2"], "p2": ["p1", "r1"], "r1": ["p2", "r2"], "r2": ["r1"]}
-    p = Problem(tt, students, low, pd.Series({"P": 40, "R": 40}), nb, pd.Series({"P": "p1", "R": "r2"}))
+    p = poor_rich_line([10, 30, 10, 10], [10, 30, 0, 0], seats=40)
     with pytest.raises(InfeasibleError, match=r"band must widen to \+/-") as err:
         ZoningModel(p, Policy(band=0.1, contiguity=False)).solve()
     assert any("band must widen" in d for d in err.value.diagnosis)

@@ -800,12 +800,12 @@ class ZoningModel:
                 if found_cuts:
                     new_cuts += found_cuts
                 else:
-                    offer(self._series(assign))
+                    offer(heuristic.to_series(inst, assign))
             candidate = self._plan_from(last.values)
             split = split_pieces(candidate, self.problem.neighbours, self.problem.home_unit) \
                 if self.policy.contiguity else {}
             if split and cutting:
-                new_cuts += separation.plan_cuts(layout, layout.assignment(self._pair_vector(last.values)))[0]
+                new_cuts += separation.plan_cuts(layout, heuristic.from_series(inst, candidate))[0]
             known = set(cuts)
             fresh = [c for c in dict.fromkeys(new_cuts) if c not in known]
             if progress:
@@ -899,16 +899,6 @@ class ZoningModel:
         if result.values is None:
             return None
         return sub._plan_from(result.values)
-
-    def _pair_vector(self, values: dict[str, float]) -> np.ndarray:
-        return np.array([values.get(f"x_{k}", 0.0) for k in range(len(self.pairs))])
-
-    def _series(self, assign: np.ndarray) -> pd.Series:
-        """A plan from school positions per unit."""
-        schools = np.asarray(self.problem.schools, dtype=object)
-        plan = pd.Series(schools[assign], index=self.problem.units, name="school_id", dtype=object)
-        plan.index.name = "geoid"
-        return plan
 
     def _root_cuts(self, engine: _HighsRounds, layout: separation.Layout, cuts: list[Cut],
                    start: float, progress: Callable[[str], None] | None) -> float:
