@@ -227,3 +227,155 @@ def anneal(inst: Instance, plan: np.ndarray, *, steps: int = 100_000, time_limit
     if best is None:
         return None
     return local_search(inst, best, time_limit_s=max(1.0, 0.2 * time_limit_s), penalty=penalty * 10)
+
+
+def _zone_neighbours(inst: Instance, plan: np.ndarray, zone: set[int], a: int) -> list[int]:
+    """Schools whose zones touch zone ``a`` (sorted)."""
+    return sorted({int(plan[w]) for u in zone for w in inst.nbrs[u] if plan[w] != a})
+
+
+def _best_split(inst: Instance, a: int, b: int, union: list[int], rng: np.random.Generator,
+                trees: int, penalty: float) -> tuple[float, list[int]] | None:
+    """The best way found to cut random spanning trees of zones ``a`` and ``b`` joined into two
+    connected zones, each holding its own school's unit: (penalty x violation + travel, units of
+    ``b``), or None when no tree gives a valid cut (a unit fixed to, or barred from, one side)."""
+    index = {u: i for i, u in enumerate(union)}
+    m = len(union)
+    edges = [(i, index[w]) for i, u in enumerate(union) for w in inst.nbrs[u] if w in index and index[w] > i]
+    students = inst.students[union]
+    low = inst.low_income[union]
+    cost_a = inst.cost[union, a]
+    cost_b = inst.cost[union, b]
+    bad_a = ~np.isfinite(cost_a)  # may not be in zone a
+    bad_b = ~np.isfinite(cost_b)
+    for i, u in enumerate(union):
+        s = inst.fixed.get(u)
+        if s is not None:
+            bad_a[i] |= s != a
+            bad_b[i] |= s != b
+    cost_a = np.where(bad_a, 0.0, cost_a)
+    cost_b = np.where(bad_b, 0.0, cost_b)
+    total = np.array([students.sum(), low.sum(), cost_a.sum(), cost_b.sum(), bad_a.sum(), bad_b.sum()])
+    columns = np.stack([students, low, cost_a, cost_b, bad_a, bad_b], axis=1).astype(float)
+    root, target = index[int(inst.home[a])], index[int(inst.home[b])]
+    best: tuple[float, list[int]] | None = None
+    for _ in range(trees):
+        # a random spanning tree: Kruskal over the edges in random order
+        parent_uf = list(range(m))
+
+        def find(x: int) -> int:
+            while parent_uf[x] != x:
+                parent_uf[x] = parent_uf[parent_uf[x]]
+                x = parent_uf[x]
+            return x
+
+        adj: list[list[int]] = [[] for _ in range(m)]
+        for e in rng.permutation(len(edges)).tolist():
+            i, j = edges[e]
+            ri, rj = find(i), find(j)
+            if ri != rj:
+                parent_uf[ri] = rj
+                adj[i].append(j)
+                adj[j].append(i)
+        # root the tree at a's school unit; subtree sums in reverse breadth-first order
+        parent = [-1] * m
+        parent[root] = root
+        order = [root]
+        for v in order:
+            for w in adj[v]:
+                if parent[w] < 0:
+                    parent[w] = v
+                    order.append(w)
+        if parent[target] < 0:
+            return None  # the joined zones are not connected
+        sub = columns.copy()
+        for v in reversed(order[1:]):
+            sub[parent[v]] += sub[v]
+        v = target
+        while v != root:
+            side_b = sub[v]
+            side_a = total - side_b
+            if side_b[5] == 0 and side_a[4] == 0:
+                va = _viol_one(inst, a, side_a[0], side_a[1])
+                vb = _viol_one(inst, b, side_b[0], side_b[1])
+                score = penalty * (va + vb) + side_a[2] + side_b[3]
+                if best is None or score < best[0]:
+                    # units of b: the subtree of v
+                    members = [v]
+                    for x in members:
+                        members.extend(w for w in adj[x] if w != parent[x])
+                    best = (score, [union[i] for i in members])
+            v = parent[v]
+    return best
+
+
+def recombine(inst: Instance, plan: np.ndarray, *, steps: int = 10_000, trees: int = 4,
+              time_limit_s: float = 5.0, penalty: float = 1e3, seed: int = 0,
+              heat: float = 1.0) -> np.ndarray | None:
+    """Merge two neighbouring zones and split them again along a random spanning tree.
+
+    Each step joins a zone (one that breaks a rule, while any does) with a zone it touches, draws
+    ``trees`` random spanning trees of the union, and keeps the cut, among the tree edges between
+    the two schools' units, that gives the lowest penalty x violation + travel, when it beats the
+    current pair. Both new zones are connected by construction, so contiguity is never broken,
+    and whole stretches of units change hands in one step (single-unit moves cannot carry a zone
+    across its neighbour). Steps are counted, so the result depends only on the inputs and the
+    seed; ``time_limit_s`` is a safety stop. Returns the cheapest violation-free plan seen, or
+    None when none was reached.
+    """
+    rng = np.random.default_rng(seed)
+    plan = plan.copy()
+    k = len(inst.schools)
+    st = np.bincount(plan, weights=inst.students, minlength=k)
+    li = np.bincount(plan, weights=inst.low_income, minlength=k)
+    cost = np.bincount(plan, weights=inst.cost[np.arange(len(plan)), plan], minlength=k)
+    zones = [set(np.nonzero(plan == s)[0].tolist()) for s in range(k)]
+    viol = np.array([_viol_one(inst, s, st[s], li[s]) for s in range(k)])
+    best: np.ndarray | None = plan.copy() if viol.sum() <= 1e-9 else None
+    best_cost = float(cost.sum()) if best is not None else np.inf
+    deadline = time.perf_counter() + time_limit_s
+    for step in range(max(int(steps), 1)):
+        if step % 16 == 0 and time.perf_counter() >= deadline:
+            log.warning("recombination stopped by its time limit after %d of %d steps", step, steps)
+            break
+        bad = np.nonzero(viol > 1e-9)[0]
+        a = int(rng.choice(bad)) if len(bad) and rng.random() < 0.8 else int(rng.integers(k))
+        touching = _zone_neighbours(inst, plan, zones[a], a)
+        if not touching:
+            continue
+        b = touching[int(rng.integers(len(touching)))]
+        union = sorted(zones[a] | zones[b])
+        found = _best_split(inst, a, b, union, rng, trees, penalty)
+        if found is None:
+            continue
+        score, members_b = found
+        now = penalty * (viol[a] + viol[b]) + cost[a] + cost[b]
+        temp = heat * penalty * (1e-3 ** (step / max(steps, 1)))
+        if score >= now - 1e-9 and (temp <= 0 or rng.random() >= np.exp(-(score - now) / temp)):
+            continue
+        new_b = set(members_b)
+        new_a = set(union) - new_b
+        for u in new_b:
+            plan[u] = b
+        for u in new_a:
+            plan[u] = a
+        zones[a], zones[b] = new_a, new_b
+        for s, zone in ((a, new_a), (b, new_b)):
+            idx = list(zone)
+            st[s] = inst.students[idx].sum()
+            li[s] = inst.low_income[idx].sum()
+            cost[s] = inst.cost[idx, s].sum()
+            viol[s] = _viol_one(inst, s, st[s], li[s])
+        if viol.sum() <= 1e-9 and cost.sum() < best_cost - 1e-9:
+            if best is None:
+                log.debug("recombination: first plan meeting every rule at step %d", step)
+            best, best_cost = plan.copy(), float(cost.sum())
+    if best is None:
+        log.info("recombination reached no plan: %.1f students of violation left in %d zones",
+                 viol.sum(), int((viol > 1e-9).sum()))
+        for s in np.nonzero(viol > 1e-9)[0].tolist():
+            log.debug("zone %s: students %.0f (%.0f-%.0f), low-income %.0f (%.1f-%.1f), %d units",
+                      inst.schools[s], st[s], inst.cap_lo[s], inst.cap_hi[s], li[s],
+                      (inst.band_lo[s] if inst.band_lo is not None else 0) * st[s],
+                      (inst.band_hi[s] if inst.band_hi is not None else 1) * st[s], len(zones[s]))
+    return best

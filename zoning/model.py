@@ -59,6 +59,10 @@ HEURISTIC_SHARE = 0.1
 HEURISTIC_S_PER_UNIT = 0.05
 #: Moves the annealing tries per unit (its result depends on this, not on the clock).
 ANNEAL_STEPS_PER_UNIT = 300
+#: Merge-and-split steps per school when annealing reaches no plan, and their share of the time
+#: limit at most (a safety stop: the step count ends it in practice).
+RECOMBINE_STEPS_PER_SCHOOL = 150
+RECOMBINE_SHARE = 0.25
 #: Share of the time limit that cutting planes on the LP relaxation may use, and their rounds.
 ROOT_CUT_SHARE = 0.25
 ROOT_CUT_ROUNDS = 50
@@ -325,6 +329,14 @@ class _HiGHSWarm(pulp.HiGHS):  # type: ignore[misc]
             sol.value_valid = True
             lp.solverModel.setSolution(sol)
         lp.solverModel.run()
+
+    def findSolutionValues(self, lp: pulp.LpProblem) -> tuple[int, int]:  # noqa: N802 (PuLP's name)
+        try:
+            return super().findSolutionValues(lp)
+        except KeyError:
+            # a status PuLP's table lacks (a node or solution limit reached); the values are
+            # already assigned and the caller reads HiGHS's own status
+            return pulp.LpStatusNotSolved, pulp.LpSolutionNoSolutionFound
 
 
 @dataclass
@@ -735,6 +747,8 @@ class ZoningModel:
                 found = heuristic.anneal(inst, grown, steps=ANNEAL_STEPS_PER_UNIT * len(inst.units),
                                          time_limit_s=min(0.5 * self.options.time_limit_s,
                                                           HEURISTIC_S_PER_UNIT * len(inst.units)))
+                if found is None:
+                    found = self._recombine(inst, grown, seed=0)
                 if found is not None:
                     offer(heuristic.to_series(inst, found))
             if progress:
@@ -758,7 +772,7 @@ class ZoningModel:
             reserve = 0.0 if best is not None else min(HEURISTIC_SHARE * self.options.time_limit_s,
                                                        HEURISTIC_S_PER_UNIT * len(inst.units))
             limit = max(remaining - reserve, 0.05)
-            capped = may_cap and best is None and cutting and limit > FIRST_ROUND_SHARE * remaining
+            capped = may_cap and cutting and limit > FIRST_ROUND_SHARE * remaining
             if capped:
                 limit = FIRST_ROUND_SHARE * remaining  # leave time to polish its plan
             met: list[np.ndarray] = []
@@ -811,19 +825,21 @@ class ZoningModel:
             if progress:
                 progress(f"round {self.rounds_}: objective {last.objective:.1f}, bound {bound:.1f},"
                          f" {sum(len(v) for v in split.values())} split pieces, {len(fresh)} new cuts")
+            # cuts from split plans met on the way count even when the round's own plan is whole
+            cuts += fresh
+            self.cuts_ += len(fresh)
+            if engine is not None:
+                engine.add_cuts(fresh)
             if not split:
                 offer(candidate)
                 proven = last.proven or self._gap(best_obj, bound) <= target
                 if proven or not capped:
                     break
-                continue  # a shortened round: solve on from the plan in hand
+                may_cap = False  # a shortened round: solve on from the plan in hand, uncut
+                continue
             if not fresh:
                 log.warning("zones are split but no new separator cut was found; stopping the rounds")
                 break
-            cuts += fresh
-            self.cuts_ += len(fresh)
-            if engine is not None:
-                engine.add_cuts(fresh)
             remaining = self.options.time_limit_s - (time.perf_counter() - start)
             if remaining > 1.0:
                 # near the split plan and the incumbent (or, before there is one, the grown plan,
@@ -850,6 +866,8 @@ class ZoningModel:
                 found = heuristic.anneal(inst, heuristic.from_series(inst, repaired),
                                          steps=ANNEAL_STEPS_PER_UNIT * len(inst.units),
                                          time_limit_s=max(budget, 0.05), seed=self.rounds_)
+                if found is None and best is None:
+                    found = self._recombine(inst, heuristic.from_series(inst, repaired), seed=self.rounds_)
                 if found is not None:
                     before = best_obj
                     offer(heuristic.to_series(inst, found))
@@ -872,6 +890,13 @@ class ZoningModel:
         else:
             self.status_ = FEASIBLE
         return self
+
+    def _recombine(self, inst: heuristic.Instance, plan: np.ndarray, *, seed: int) -> np.ndarray | None:
+        """A plan meeting every rule from a contiguous one by merging and splitting zone pairs
+        (:func:`heuristic.recombine`), its travel then shortened by the local search."""
+        found = heuristic.recombine(inst, plan, steps=RECOMBINE_STEPS_PER_SCHOOL * len(inst.schools),
+                                    time_limit_s=RECOMBINE_SHARE * self.options.time_limit_s, seed=seed)
+        return None if found is None else heuristic.local_search(inst, found, time_limit_s=1.0)
 
     def _polish(self, plans: list[pd.Series], best: pd.Series | None, time_limit_s: float, *,
                 cuts: Sequence[Cut] = ()) -> pd.Series | None:

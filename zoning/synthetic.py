@@ -187,6 +187,7 @@ def make_district(
     n_schools: int = DEMO_N_SCHOOLS,
     seed: int = DEMO_SEED,
     name: str = DEMO_NAME,
+    segregation: float = 1.0,
 ) -> SyntheticDistrict:
     """Generate a synthetic district, deterministically.
 
@@ -256,7 +257,10 @@ def make_district(
     seeds, seed_bank, seed_density = seeds[order], seed_bank[order], seed_density[order]
     cells = [cells[i] for i in order]
     geoids = _make_geoids(rng, seed_bank)
-    people = _make_people(rng, seeds, seed_bank, seed_density, bank_names, n_schools=n_schools, radius=radius)
+    people = _make_people(
+        rng, seeds, seed_bank, seed_density, bank_names,
+        n_schools=n_schools, radius=radius, segregation=segregation,
+    )
 
     # 4. schools and current boundaries
     centroids = shapely.get_coordinates(shapely.centroid(np.asarray(cells, dtype=object)))
@@ -772,6 +776,7 @@ def _make_people(
     *,
     n_schools: int,
     radius: float,
+    segregation: float = 1.0,
 ) -> dict[str, np.ndarray]:
     """Return population, students, low-income students and median income per unit.
 
@@ -808,9 +813,7 @@ def _make_people(
     toward = np.clip(seeds @ direction / radius, -1.2, 1.2)
     south = np.asarray([bank_names[b] == "south" for b in seed_bank.tolist()], dtype=float)
     poverty = (
-        0.9 * toward
-        + 0.1 * (south - 0.5)
-        + 0.12 * _smooth_field(rng, seeds, radius)
+        segregation * (0.9 * toward + 0.1 * (south - 0.5) + 0.12 * _smooth_field(rng, seeds, radius))
         + rng.normal(0.0, 0.12, n)
     )
 
