@@ -43,6 +43,12 @@ CAMBRIDGE_SCENARIO = HERE / "cambridge" / "scenario.toml"
 #: as in Cambridge; a 20-minute drive cap and the +/-10 point band.
 SYNTHETIC_POLICY = {"min_utilization": 0.6, "max_utilization": 1.0, "max_travel_min": 20.0}
 
+#: Strength of the generator's spatial income gradient in the benchmark districts (the demo's
+#: default is 1.0). Calibrated on the real case: with 0.5 the nearest-school zones' low-income
+#: shares spread about as in Cambridge (standard deviation, weighted by students, 16-19 % of the
+#: district share on S, M and L; Cambridge 18 %), where 1.0 spreads them twice as far (30-33 %).
+BENCH_SEGREGATION = 0.5
+
 
 class InstanceUnavailable(RuntimeError):
     """An instance cannot be built here (its data is absent); the message says why."""
@@ -74,6 +80,7 @@ class SyntheticSpec:
     n_schools: int
     seed: int
     band: float = 0.10
+    segregation: float = BENCH_SEGREGATION
 
 
 #: The synthetic instances of the benchmark (issue sizes: S ~100 x 8, M ~400 x 24, L ~1,000 x 60).
@@ -88,15 +95,16 @@ CAMBRIDGE: dict[str, float] = {"cambridge-0.10": 0.10, "cambridge-0.05": 0.05}
 
 INSTANCES: tuple[str, ...] = (*SYNTHETIC, *CAMBRIDGE)
 
-_SYN_NAME = re.compile(r"syn-(?P<units>\d+)x(?P<schools>\d+)-s(?P<seed>\d+)")
+_SYN_NAME = re.compile(r"syn-(?P<units>\d+)x(?P<schools>\d+)-s(?P<seed>\d+)(?:-g(?P<segregation>\d+(?:\.\d+)?))?")
 
 
-def synthetic_problem(*, n_units: int, n_schools: int, seed: int) -> Problem:
+def synthetic_problem(*, n_units: int, n_schools: int, seed: int,
+                      segregation: float = BENCH_SEGREGATION) -> Problem:
     """The plain-data problem of a generated district.
 
     Parameters
     ----------
-    n_units, n_schools, seed
+    n_units, n_schools, seed, segregation
         Passed to :func:`zoning.synthetic.make_district`.
 
     Returns
@@ -106,7 +114,8 @@ def synthetic_problem(*, n_units: int, n_schools: int, seed: int) -> Problem:
         unit, school capacities, unit adjacency (boundary links, and road links across the river)
         and each school's home unit.
     """
-    district = make_district(n_units=n_units, n_schools=n_schools, seed=seed, name=f"bench-{seed}")
+    district = make_district(n_units=n_units, n_schools=n_schools, seed=seed, name=f"bench-{seed}",
+                             segregation=segregation)
     graph = add_speeds(build_road_graph(district), mode="drive")
     units, schools = district.units, district.schools
     travel = compute_travel_times(units, schools, graph, mode="drive")
@@ -135,11 +144,13 @@ def synthetic_policy(*, band: float) -> Policy:
 
 def synthetic_instance(name: str, spec: SyntheticSpec) -> Instance:
     """A named synthetic instance built from ``spec``."""
-    problem = synthetic_problem(n_units=spec.n_units, n_schools=spec.n_schools, seed=spec.seed)
+    problem = synthetic_problem(n_units=spec.n_units, n_schools=spec.n_schools, seed=spec.seed,
+                                segregation=spec.segregation)
     return Instance(
         name=name, problem=problem, policy=synthetic_policy(band=spec.band),
-        description=(f"synthetic district (seed {spec.seed}): {spec.n_units} units, {spec.n_schools}"
-                     f" schools, capacity 60-100%, 20-minute cap, band +/-{spec.band * 100:g} points"),
+        description=(f"synthetic district (seed {spec.seed}, segregation {spec.segregation:g}): {spec.n_units}"
+                     f" units, {spec.n_schools} schools, capacity 60-100%, 20-minute cap,"
+                     f" band +/-{spec.band * 100:g} points"),
     )
 
 
@@ -171,15 +182,18 @@ def cambridge_instance(name: str, band: float, *, scenario_path: Path = CAMBRIDG
 
 
 def parse_synthetic(name: str) -> SyntheticSpec | None:
-    """The spec named ``syn-<units>x<schools>-s<seed>`` (e.g. ``syn-30x3-s1``), or None."""
+    """The spec named ``syn-<units>x<schools>-s<seed>[-g<segregation>]`` (e.g. ``syn-30x3-s1``,
+    ``syn-400x24-s12-g1``), or None. Without ``-g`` the segregation is :data:`BENCH_SEGREGATION`."""
     m = _SYN_NAME.fullmatch(name)
     if m is None:
         return None
-    return SyntheticSpec(n_units=int(m["units"]), n_schools=int(m["schools"]), seed=int(m["seed"]))
+    segregation = BENCH_SEGREGATION if m["segregation"] is None else float(m["segregation"])
+    return SyntheticSpec(n_units=int(m["units"]), n_schools=int(m["schools"]), seed=int(m["seed"]),
+                         segregation=segregation)
 
 
 def build_instance(name: str) -> Instance:
-    """Build the instance called ``name``: one of :data:`INSTANCES` or ``syn-<units>x<schools>-s<seed>``.
+    """Build the instance called ``name``: one of :data:`INSTANCES` or ``syn-<units>x<schools>-s<seed>[-g<segregation>]``.
 
     Raises
     ------
@@ -197,7 +211,7 @@ def build_instance(name: str) -> Instance:
     if spec is None:
         raise InputError(
             f"`--only` names unknown instance {name!r}; expected one of {', '.join(INSTANCES)}"
-            " or syn-<units>x<schools>-s<seed> such as syn-30x3-s1"
+            " or syn-<units>x<schools>-s<seed>[-g<segregation>] such as syn-30x3-s1"
         )
     try:
         return synthetic_instance(name, spec)

@@ -10,11 +10,13 @@ recomputed by the independent checker (:func:`zoning.checks.check_plan`); the co
 violations is reported.
 
 Instances (``bench/instances.py``): ``S`` (100 units x 8 schools), ``M`` (400 x 24), ``L``
-(1,000 x 60), generated deterministically by :func:`zoning.synthetic.make_district`, with
-capacity 60-100 %, a 20-minute drive cap and a +/-10 point band; ``cambridge-0.10`` and
+(1,000 x 60), generated deterministically by :func:`zoning.synthetic.make_district` with the
+income gradient calibrated on Cambridge (``BENCH_SEGREGATION``), with capacity 60-100 %, a
+20-minute drive cap and a +/-10 point band; ``cambridge-0.10`` and
 ``cambridge-0.05`` (the real Cambridge district, band +/-10 and +/-5 points, capacity 60-100 %,
 20-minute cap), skipped with the reason when ``../shared/data`` is absent. Any generated size
-can be named as ``syn-<units>x<schools>-s<seed>`` (e.g. ``syn-30x3-s1``).
+can be named as ``syn-<units>x<schools>-s<seed>[-g<segregation>]`` (e.g. ``syn-30x3-s1``; the
+generator's own gradient, twice as steep, is ``-g1``: ``syn-400x24-s12-g1`` is M with it).
 
 Usage::
 
@@ -192,7 +194,7 @@ def solver_output_to_stderr() -> Iterator[TextIO]:
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", help=f"comma-separated instance names (default: {','.join(INSTANCES)};"
-                        " also syn-<units>x<schools>-s<seed>)")
+                        " also syn-<units>x<schools>-s<seed>[-g<segregation>])")
     parser.add_argument("--time-limit", type=float, default=120.0, metavar="S",
                         help="time limit in seconds for the model and for the baseline (default 120)")
     parser.add_argument("--no-baseline", action="store_true", help="solve with the model only")

@@ -394,8 +394,26 @@ def test_benchmark_size_is_fast_and_exact() -> None:
         ({"n_units": 10}, "`n_units` must be at least 20"),
         ({"n_schools": 1}, "`n_schools` must be at least 2"),
         ({"n_units": 40, "n_schools": 9}, r"`n_schools` must be at most n_units // 5 = 8"),
+        ({"segregation": -0.5}, r"`segregation` must be a number >= 0; got -0.5"),
+        ({"segregation": float("nan")}, r"`segregation` must be a number >= 0; got nan"),
     ],
 )
-def test_bad_arguments(kwargs: dict[str, int], match: str) -> None:
+def test_bad_arguments(kwargs: dict[str, float], match: str) -> None:
     with pytest.raises(ValueError, match=match):
         make_district(**kwargs)
+
+
+def test_segregation_scales_the_income_gradient() -> None:
+    """Same seed, same places: a weaker gradient brings the east-west halves' low-income
+    shares closer, and 0 leaves only the unit-level noise."""
+
+    def east_west_gap(segregation: float) -> float:
+        units = make_district(n_units=200, n_schools=8, seed=4, segregation=segregation).units
+        x = units.geometry.to_crs(units.estimate_utm_crs()).centroid.x
+        east = (x > x.median()).to_numpy()
+        share = lambda sel: units["low_income"][sel].sum() / units["students"][sel].sum()  # noqa: E731
+        return abs(share(east) - share(~east))
+
+    steep, calibrated, flat = east_west_gap(1.0), east_west_gap(0.5), east_west_gap(0.0)
+    assert steep > calibrated > flat
+    assert flat < 0.05 < calibrated

@@ -211,6 +211,10 @@ def make_district(
         Seed of the only random generator used (``numpy.random.default_rng``).
     name : str, default "Riverton"
         Fictional district name, used in file metadata.
+    segregation : float, default 1.0
+        Strength of the spatial income gradient (its smooth parts are scaled by it; the
+        unit-level noise is not): 0 leaves income unrelated to place, 0.5 spreads the
+        nearest-school zones' low-income shares about as in Cambridge MA.
 
     Returns
     -------
@@ -220,7 +224,7 @@ def make_district(
     Raises
     ------
     ValueError
-        If ``n_units`` or ``n_schools`` is out of range.
+        If ``n_units``, ``n_schools`` or ``segregation`` is out of range.
     """
     problems = []
     if n_units < 20:
@@ -232,6 +236,8 @@ def make_district(
             f"`n_schools` must be at most n_units // 5 = {n_units // 5} so every school has a "
             f"few units; got {n_schools}. Raise `n_units` or lower `n_schools`."
         )
+    if not (math.isfinite(segregation) and segregation >= 0):
+        problems.append(f"`segregation` must be a number >= 0; got {segregation}.")
     if problems:
         raise ValueError(" ".join(problems))
 
@@ -801,6 +807,8 @@ def _make_people(
         Number of schools (sets the total number of students).
     radius : float
         District radius in metres.
+    segregation : float, default 1.0
+        Scale of the poverty score's spatial parts (see :func:`make_district`).
 
     Returns
     -------
