@@ -95,7 +95,8 @@ CAMBRIDGE: dict[str, float] = {"cambridge-0.10": 0.10, "cambridge-0.05": 0.05}
 
 INSTANCES: tuple[str, ...] = (*SYNTHETIC, *CAMBRIDGE)
 
-_SYN_NAME = re.compile(r"syn-(?P<units>\d+)x(?P<schools>\d+)-s(?P<seed>\d+)(?:-g(?P<segregation>\d+(?:\.\d+)?))?")
+_SYN_NAME = re.compile(
+    r"syn-(?P<units>\d+)x(?P<schools>\d+)-s(?P<seed>\d+)(?:-g(?P<segregation>\d+(?:\.\d+)?))?")
 
 
 def synthetic_problem(*, n_units: int, n_schools: int, seed: int,
@@ -148,8 +149,8 @@ def synthetic_instance(name: str, spec: SyntheticSpec) -> Instance:
                                 segregation=spec.segregation)
     return Instance(
         name=name, problem=problem, policy=synthetic_policy(band=spec.band),
-        description=(f"synthetic district (seed {spec.seed}, segregation {spec.segregation:g}): {spec.n_units}"
-                     f" units, {spec.n_schools} schools, capacity 60-100%, 20-minute cap,"
+        description=(f"synthetic district (seed {spec.seed}, segregation {spec.segregation:g}):"
+                     f" {spec.n_units} units, {spec.n_schools} schools, capacity 60-100%, 20-minute cap,"
                      f" band +/-{spec.band * 100:g} points"),
     )
 
@@ -193,7 +194,8 @@ def parse_synthetic(name: str) -> SyntheticSpec | None:
 
 
 def build_instance(name: str) -> Instance:
-    """Build the instance called ``name``: one of :data:`INSTANCES` or ``syn-<units>x<schools>-s<seed>[-g<segregation>]``.
+    """Build the instance called ``name``: one of :data:`INSTANCES` or
+    ``syn-<units>x<schools>-s<seed>[-g<segregation>]``.
 
     Raises
     ------

@@ -29,7 +29,8 @@ def ladder() -> Problem:
           "b1": ["b2", "t1"], "b2": ["b1", "b3", "t2"], "b3": ["b2", "t3"]}
     students = pd.Series(10.0, index=tt.index)
     low = pd.Series([0, 0, 0, 10, 10, 10], index=tt.index, dtype=float)
-    return Problem(tt, students, low, pd.Series({"A": 30.0, "B": 30.0}), nb, pd.Series({"A": "t1", "B": "b3"}))
+    return Problem(tt, students, low, pd.Series({"A": 30.0, "B": 30.0}), nb,
+                   pd.Series({"A": "t1", "B": "b3"}))
 
 
 LADDER_POLICY = Policy(min_utilization=1.0, max_utilization=1.0, band=0.2)

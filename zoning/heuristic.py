@@ -168,8 +168,9 @@ def anneal(inst: Instance, plan: np.ndarray, *, steps: int = 100_000, time_limit
 
     Moves keep contiguity (a unit joins a zone it touches; its old zone must stay connected).
     The temperature falls over ``steps`` tried moves, so the result depends only on the inputs
-    and the seed; ``time_limit_s`` is a safety stop (a run it cuts short is not reproducible). Returns the cheapest violation-free plan seen (improved by
-    :func:`local_search`), or None when none was reached in the time allowed.
+    and the seed; ``time_limit_s`` is a safety stop (a run it cuts short is not reproducible).
+    Returns the cheapest violation-free plan seen (improved by :func:`local_search`), or None
+    when none was reached in the time allowed.
     """
     rng = np.random.default_rng(seed)
     plan = plan.copy()
@@ -234,6 +235,14 @@ def _zone_neighbours(inst: Instance, plan: np.ndarray, zone: set[int], a: int) -
     return sorted({int(plan[w]) for u in zone for w in inst.nbrs[u] if plan[w] != a})
 
 
+def _find(parent: list[int], x: int) -> int:
+    """The root of ``x`` in a union-find forest (halving the path on the way)."""
+    while parent[x] != x:
+        parent[x] = parent[parent[x]]
+        x = parent[x]
+    return x
+
+
 def _best_split(inst: Instance, a: int, b: int, union: list[int], rng: np.random.Generator,
                 trees: int, penalty: float) -> tuple[float, list[int]] | None:
     """The best way found to cut random spanning trees of zones ``a`` and ``b`` joined into two
@@ -241,7 +250,8 @@ def _best_split(inst: Instance, a: int, b: int, union: list[int], rng: np.random
     ``b``), or None when no tree gives a valid cut (a unit fixed to, or barred from, one side)."""
     index = {u: i for i, u in enumerate(union)}
     m = len(union)
-    edges = [(i, index[w]) for i, u in enumerate(union) for w in inst.nbrs[u] if w in index and index[w] > i]
+    edges = [(i, index[w]) for i, u in enumerate(union)
+             for w in inst.nbrs[u] if w in index and index[w] > i]
     students = inst.students[union]
     low = inst.low_income[union]
     cost_a = inst.cost[union, a]
@@ -262,17 +272,10 @@ def _best_split(inst: Instance, a: int, b: int, union: list[int], rng: np.random
     for _ in range(trees):
         # a random spanning tree: Kruskal over the edges in random order
         parent_uf = list(range(m))
-
-        def find(x: int) -> int:
-            while parent_uf[x] != x:
-                parent_uf[x] = parent_uf[parent_uf[x]]
-                x = parent_uf[x]
-            return x
-
         adj: list[list[int]] = [[] for _ in range(m)]
         for e in rng.permutation(len(edges)).tolist():
             i, j = edges[e]
-            ri, rj = find(i), find(j)
+            ri, rj = _find(parent_uf, i), _find(parent_uf, j)
             if ri != rj:
                 parent_uf[ri] = rj
                 adj[i].append(j)
@@ -317,10 +320,12 @@ def recombine(inst: Instance, plan: np.ndarray, *, steps: int = 10_000, trees: i
     Each step joins a zone (one that breaks a rule, while any does) with a zone it touches, draws
     ``trees`` random spanning trees of the union, and keeps the cut, among the tree edges between
     the two schools' units, that gives the lowest penalty x violation + travel, when it beats the
-    current pair. Both new zones are connected by construction, so contiguity is never broken,
-    and whole stretches of units change hands in one step (single-unit moves cannot carry a zone
-    across its neighbour). Steps are counted, so the result depends only on the inputs and the
-    seed; ``time_limit_s`` is a safety stop. Returns the cheapest violation-free plan seen, or
+    current pair (or when it is worse, with the annealing chance at a temperature of ``heat`` x
+    ``penalty`` falling 1,000-fold over the steps, so the search can leave a dead end). Both new
+    zones are connected by construction, so contiguity is never broken, and whole stretches of
+    units change hands in one step (single-unit moves cannot carry a zone across its neighbour).
+    Steps are counted, so the result depends only on the inputs and the seed; ``time_limit_s``
+    is a safety stop. Returns the cheapest violation-free plan seen, or
     None when none was reached.
     """
     rng = np.random.default_rng(seed)
