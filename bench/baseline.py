@@ -24,8 +24,12 @@ itself.
 from __future__ import annotations
 
 import math
+import multiprocessing
+import queue
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import highspy
 import pandas as pd
@@ -57,7 +61,9 @@ class BaselineResult:
     build_seconds
         Of which building the PuLP model.
     variables, constraints
-        Size of the program.
+        Size of the program (0 when the run was stopped from outside).
+    stopped
+        True when HiGHS overran its time limit and the run was stopped from outside.
     """
 
     status: str
@@ -69,6 +75,7 @@ class BaselineResult:
     build_seconds: float
     variables: int
     constraints: int
+    stopped: bool = False
 
 
 Variables = dict[tuple[str, str], pulp.LpVariable]
@@ -158,7 +165,8 @@ def _add_flow(prob: pulp.LpProblem, problem: Problem, x: dict[tuple[str, str], p
 
 
 def solve_baseline(problem: Problem, policy: Policy, *, time_limit_s: float, gap: float = 1e-4,
-                   threads: int | None = None) -> BaselineResult:
+                   threads: int | None = None,
+                   on_built: Callable[[float], None] | None = None) -> BaselineResult:
     """Build and solve the straightforward program with HiGHS; read the true status from HiGHS.
 
     Parameters
@@ -171,6 +179,8 @@ def solve_baseline(problem: Problem, policy: Policy, *, time_limit_s: float, gap
         Relative gap at which HiGHS stops.
     threads
         HiGHS threads (None: its default).
+    on_built
+        Called with the build seconds once the model is built, before HiGHS starts.
 
     Returns
     -------
@@ -181,6 +191,8 @@ def solve_baseline(problem: Problem, policy: Policy, *, time_limit_s: float, gap
     t0 = time.perf_counter()
     prob, x = build_baseline(problem, policy)
     build_s = time.perf_counter() - t0
+    if on_built is not None:
+        on_built(build_s)
     solver = pulp.HiGHS(msg=False, timeLimit=max(time_limit_s, 0.001), gapRel=gap, threads=threads)
     prob.solve(solver)
     seconds = time.perf_counter() - t0
@@ -213,3 +225,49 @@ def solve_baseline(problem: Problem, policy: Policy, *, time_limit_s: float, gap
         seconds=seconds, build_seconds=build_s,
         variables=len(prob.variables()), constraints=len(prob.constraints),
     )
+
+
+#: Seconds HiGHS may run past its time limit before the run is stopped from outside.
+OVERRUN_GRACE_S = 30.0
+#: Seconds building the model may take at most.
+BUILD_MAX_S = 900.0
+
+
+def _child(target: Callable[..., BaselineResult], args: tuple, kwargs: dict[str, Any],
+           out: Any) -> None:
+    kwargs = dict(kwargs, on_built=lambda seconds: out.put(("built", seconds)))
+    out.put(("result", target(*args, **kwargs)))
+
+
+def solve_baseline_bounded(problem: Problem, policy: Policy, *, time_limit_s: float,
+                           target: Callable[..., BaselineResult] = solve_baseline,
+                           grace_s: float = OVERRUN_GRACE_S, **kwargs: Any) -> BaselineResult:
+    """:func:`solve_baseline` in a child process that is stopped when HiGHS overruns its limit.
+
+    HiGHS checks its clock only between steps; on a large flow model one step (presolve, the
+    root LP) can run many minutes past the limit. The child is given the time limit plus
+    ``grace_s`` after its model is built; when it has not answered by then it is killed and the
+    run counts as ``no plan found in time`` (its seconds are the wall-clock seconds spent).
+    ``target`` is the solving function (a module-level function, as the child imports it).
+    """
+    context = multiprocessing.get_context("spawn")  # a forked HiGHS thread pool can deadlock
+    out = context.Queue()
+    kwargs = dict(kwargs, time_limit_s=time_limit_s)
+    child = context.Process(target=_child, args=(target, (problem, policy), kwargs, out), daemon=True)
+    t0 = time.perf_counter()
+    child.start()
+    build_s = float("nan")
+    try:
+        kind, value = out.get(timeout=BUILD_MAX_S)
+        if kind == "built":
+            build_s = value
+            kind, value = out.get(timeout=time_limit_s + grace_s)
+        return value
+    except queue.Empty:
+        return BaselineResult(status=NO_PLAN, plan=None, objective=None, bound=None, gap=None,
+                              seconds=time.perf_counter() - t0, build_seconds=build_s,
+                              variables=0, constraints=0, stopped=True)
+    finally:
+        if child.is_alive():
+            child.kill()
+        child.join()

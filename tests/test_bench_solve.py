@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 import sys
 from pathlib import Path
 
@@ -205,3 +206,37 @@ def test_benchmark_script_end_to_end() -> None:
     assert entry["objective"] == pytest.approx(entry["baseline_objective"], rel=1e-4)
     assert entry["violations"] == entry["baseline_violations"] == 0
     assert entry["seconds"] > 0 and entry["baseline_seconds"] > 0
+
+
+def _sleeping_solve(problem, policy, *, time_limit_s, on_built=None):  # noqa: ANN001, ANN202
+    """A stand-in for a HiGHS run that ignores its time limit (for the bounded runner)."""
+    import time as _time
+
+    if on_built is not None:
+        on_built(0.25)
+    _time.sleep(time_limit_s + 60)
+    raise AssertionError("the runner should have stopped this child")
+
+
+def test_a_baseline_overrunning_its_limit_is_stopped_and_counts_as_no_plan() -> None:
+    from bench.baseline import solve_baseline_bounded
+
+    problem = line_problem()
+    t0 = time.perf_counter()
+    result = solve_baseline_bounded(problem, Policy(band=None), time_limit_s=1.0,
+                                    target=_sleeping_solve, grace_s=1.0)
+    assert result.stopped and result.status == "no plan found in time"
+    assert result.plan is None and result.gap is None
+    assert result.build_seconds == 0.25
+    assert 2.0 <= result.seconds < 30 and time.perf_counter() - t0 < 30
+
+
+def test_a_bounded_baseline_returns_the_child_result() -> None:
+    from bench.baseline import solve_baseline_bounded
+
+    problem = line_problem()
+    inline = solve_baseline(problem, Policy(band=None), time_limit_s=10)
+    bounded = solve_baseline_bounded(problem, Policy(band=None), time_limit_s=10)
+    assert not bounded.stopped
+    assert (bounded.status, bounded.objective) == (inline.status, inline.objective)
+    assert bounded.plan.equals(inline.plan)
