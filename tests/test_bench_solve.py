@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -139,7 +139,8 @@ def test_named_instances() -> None:
     assert sizes == {"S": (100, 8), "M": (400, 24), "L": (1000, 60)}
     assert instances.parse_synthetic("syn-30x3-s1") == instances.SyntheticSpec(30, 3, 1)
     assert instances.SyntheticSpec(30, 3, 1).segregation == instances.BENCH_SEGREGATION == 0.5
-    assert instances.parse_synthetic("syn-400x24-s12-g1") == instances.SyntheticSpec(400, 24, 12, segregation=1.0)
+    steep = instances.SyntheticSpec(400, 24, 12, segregation=1.0)
+    assert instances.parse_synthetic("syn-400x24-s12-g1") == steep
     assert instances.parse_synthetic("syn-30x3-s1-g0.25").segregation == 0.25
     assert instances.parse_synthetic("S") is None
 
