@@ -88,3 +88,14 @@ def test_a_node_limit_ends_the_solve_without_error() -> None:
     assert result.values is not None
     plan = m._plan_from(result.values)
     assert check_plan(plan, p, m.policy) == []
+
+
+def test_the_model_turns_to_merge_and_split_and_polishes_its_plan() -> None:
+    p = ladder()
+    m = ZoningModel(p, LADDER_POLICY)
+    inst = m.instance()
+    rows = heuristic.from_series(inst, pd.Series(["A", "A", "A", "B", "B", "B"], index=p.units))
+    found = m._recombine(inst, rows, seed=0)
+    assert found is not None
+    assert check_plan(heuristic.to_series(inst, found), p, LADDER_POLICY) == []
+    assert m.evaluate(heuristic.to_series(inst, found)) == 40.0

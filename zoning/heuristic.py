@@ -325,8 +325,8 @@ def recombine(inst: Instance, plan: np.ndarray, *, steps: int = 10_000, trees: i
     zones are connected by construction, so contiguity is never broken, and whole stretches of
     units change hands in one step (single-unit moves cannot carry a zone across its neighbour).
     Steps are counted, so the result depends only on the inputs and the seed; ``time_limit_s``
-    is a safety stop. Returns the cheapest violation-free plan seen, or
-    None when none was reached.
+    is a safety stop. Returns the cheapest violation-free plan seen, or None when none was
+    reached.
     """
     rng = np.random.default_rng(seed)
     plan = plan.copy()

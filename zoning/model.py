@@ -70,7 +70,8 @@ ROOT_CUT_ROUNDS = 50
 POLISH_S = 30.0
 #: ... and branch-and-bound nodes at most (the node count, not the clock, ends it in practice).
 POLISH_NODES = 1000
-#: Share of the time left that a round may take while no contiguous plan is in hand.
+#: Share of the time left that a round may take while no plan in hand is proven (so its split
+#: plan can still be polished); after a shortened round returns a whole plan, rounds run uncut.
 FIRST_ROUND_SHARE = 0.4
 
 
@@ -710,7 +711,8 @@ class ZoningModel:
         with separator cuts found by max-flow at its fractional points, then the integer program
         is solved; every plan HiGHS meets on the way is tested, contiguous ones are kept as
         incumbents and split ones give cuts, which are added as rows before the next round.
-        Split plans are also repaired and annealed into contiguous ones. Every round's program
+        Split plans are also repaired and annealed into contiguous ones (merging and splitting
+        zone pairs when annealing reaches no plan). Every round's program
         is a relaxation of the true problem, so the best of their dual bounds is a valid bound
         for the reported gap. CBC (through PuLP) runs the same rounds on a rebuilt model.
 
