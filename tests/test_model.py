@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 
 import numpy as np
@@ -265,3 +266,17 @@ def test_moved_share_diagnosis_names_the_share_needed() -> None:
     # a is school A's own unit, so at least a (1 of 5 students) must move
     with pytest.raises(InfeasibleError, match=r"max_moved_share must rise to 20.0%"):
         ZoningModel(p, Policy(band=None, max_moved_share=0.0)).solve()
+
+
+def test_plan_values_follow_the_pairs_in_use() -> None:
+    p = line_problem()
+    m = ZoningModel(p, Policy(band=None))
+    plan = pd.Series({"a": "A", "b": "A", "c": "A", "d": "A", "e": "E"})
+    assert m.evaluate(plan) == pytest.approx(6.0)  # 0 + 1 + 2 + 3 + 0 student-minutes
+    assert m._warm_values(plan) is not None
+    narrow = copy.copy(m)  # as the polish does: the same model over fewer pairs
+    narrow.pairs = m.pairs[~((m.pairs["geoid"] == "d") & (m.pairs["school_id"] == "A"))]
+    assert narrow._warm_values(plan) is None
+    assert m._warm_values(plan) is not None
+    with pytest.raises(KeyError, match="d -> Z"):
+        m.evaluate(plan.where(plan.index != "d", "Z"))

@@ -671,11 +671,20 @@ class ZoningModel:
             home=np.array([upos[p.home_unit[s]] for s in schools]), fixed=fixed,
         )
 
+    def _pair_positions(self) -> dict[tuple[str, str], int]:
+        """``(geoid, school_id) -> position`` of every allowed pair (kept until ``pairs`` is
+        replaced)."""
+        cached = getattr(self, "_pair_cache", None)
+        if cached is None or cached[0] is not self.pairs:
+            keyed = {(u, s): i for i, (u, s) in
+                     enumerate(zip(self.pairs["geoid"], self.pairs["school_id"], strict=True))}
+            self._pair_cache = cached = (self.pairs, keyed)
+        return cached[1]
+
     def _warm_values(self, plan: pd.Series) -> dict[str, float] | None:
         """Variable values of a plan (None when it uses a pair that has no variable)."""
         values: dict[str, float] = {}
-        keyed = {(u, s): i for i, (u, s) in
-                 enumerate(zip(self.pairs["geoid"], self.pairs["school_id"], strict=True))}
+        keyed = self._pair_positions()
         for u, s in plan.items():
             i = keyed.get((u, s))
             if i is None:
@@ -1112,7 +1121,13 @@ class ZoningModel:
         """The objective value of any plan under this model's weights."""
         p, pol = self.problem, self.policy
         st, li = p.students.astype(float), p.low_income.astype(float)
-        tt = np.array([p.travel_time_s.at[u, s] for u, s in plan.items()], dtype=float)
+        rows = p.travel_time_s.index.get_indexer(plan.index)
+        cols = p.travel_time_s.columns.get_indexer(plan.to_numpy())
+        if (rows < 0).any() or (cols < 0).any():
+            unknown = [f"{u} -> {s}" for u, s, r, c in zip(plan.index, plan, rows, cols, strict=True)
+                       if r < 0 or c < 0]
+            raise KeyError(f"plan names units or schools the problem lacks: {', '.join(unknown[:5])}")
+        tt = p.travel_time_s.to_numpy(dtype=float)[rows, cols]
         value = pol.travel_weight * float((st.reindex(plan.index).to_numpy() * tt / 60.0).sum())
         if pol.band is not None and pol.band_mode == "soft":
             zs = st.groupby(plan).sum()
