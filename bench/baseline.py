@@ -27,6 +27,7 @@ import math
 import multiprocessing
 import queue
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -236,7 +237,38 @@ BUILD_MAX_S = 900.0
 def _child(target: Callable[..., BaselineResult], args: tuple, kwargs: dict[str, Any],
            out: Any) -> None:
     kwargs = dict(kwargs, on_built=lambda seconds: out.put(("built", seconds)))
-    out.put(("result", target(*args, **kwargs)))
+    try:
+        out.put(("result", target(*args, **kwargs)))
+    except BaseException:  # sent to the parent, which raises it with the child's traceback
+        out.put(("error", traceback.format_exc()))
+
+
+def _receive(out: Any, child: Any, timeout_s: float) -> tuple[str, Any] | None:
+    """The child's next message, or None when ``timeout_s`` passes first.
+
+    Raises
+    ------
+    RuntimeError
+        When the child failed (its traceback) or died without a word (its exit code).
+    """
+    deadline = time.perf_counter() + timeout_s
+    while True:
+        try:
+            kind, value = out.get(timeout=min(1.0, max(deadline - time.perf_counter(), 0.01)))
+        except queue.Empty:
+            if not child.is_alive():
+                try:  # a last message may have arrived as it exited
+                    kind, value = out.get(timeout=0.5)
+                except queue.Empty:
+                    raise RuntimeError(f"the baseline's process died (exit code {child.exitcode})"
+                                       " without a result") from None
+            elif time.perf_counter() >= deadline:
+                return None
+            else:
+                continue
+        if kind == "error":
+            raise RuntimeError(f"the baseline failed in its process:\n{value}")
+        return kind, value
 
 
 def solve_baseline_bounded(problem: Problem, policy: Policy, *, time_limit_s: float,
@@ -249,6 +281,12 @@ def solve_baseline_bounded(problem: Problem, policy: Policy, *, time_limit_s: fl
     ``grace_s`` after its model is built; when it has not answered by then it is killed and the
     run counts as ``no plan found in time`` (its seconds are the wall-clock seconds spent).
     ``target`` is the solving function (a module-level function, as the child imports it).
+
+    Raises
+    ------
+    RuntimeError
+        When the child fails (with its traceback) or dies without a result: never counted as a
+        status.
     """
     context = multiprocessing.get_context("spawn")  # a forked HiGHS thread pool can deadlock
     out = context.Queue()
@@ -258,12 +296,12 @@ def solve_baseline_bounded(problem: Problem, policy: Policy, *, time_limit_s: fl
     child.start()
     build_s = float("nan")
     try:
-        kind, value = out.get(timeout=BUILD_MAX_S)
-        if kind == "built":
-            build_s = value
-            kind, value = out.get(timeout=time_limit_s + grace_s)
-        return value
-    except queue.Empty:
+        message = _receive(out, child, BUILD_MAX_S)
+        if message is not None and message[0] == "built":
+            build_s = message[1]
+            message = _receive(out, child, time_limit_s + grace_s)
+        if message is not None:
+            return message[1]
         return BaselineResult(status=NO_PLAN, plan=None, objective=None, bound=None, gap=None,
                               seconds=time.perf_counter() - t0, build_seconds=build_s,
                               variables=0, constraints=0, stopped=True)

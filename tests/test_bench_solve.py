@@ -241,3 +241,25 @@ def test_a_bounded_baseline_returns_the_child_result() -> None:
     assert not bounded.stopped
     assert (bounded.status, bounded.objective) == (inline.status, inline.objective)
     assert bounded.plan.equals(inline.plan)
+
+
+def _failing_solve(problem, policy, *, time_limit_s, on_built=None):  # noqa: ANN001, ANN202
+    raise ValueError("bad flow row")
+
+
+def _dying_solve(problem, policy, *, time_limit_s, on_built=None):  # noqa: ANN001, ANN202
+    import os
+
+    os._exit(7)
+
+
+def test_a_failing_or_dying_baseline_is_an_error_not_a_status() -> None:
+    from bench.baseline import solve_baseline_bounded
+
+    problem = line_problem()
+    with pytest.raises(RuntimeError, match=r"(?s)failed in its process.*ValueError: bad flow row"):
+        solve_baseline_bounded(problem, Policy(band=None), time_limit_s=5, target=_failing_solve)
+    t0 = time.perf_counter()
+    with pytest.raises(RuntimeError, match=r"died \(exit code 7\) without a result"):
+        solve_baseline_bounded(problem, Policy(band=None), time_limit_s=5, target=_dying_solve)
+    assert time.perf_counter() - t0 < 30

@@ -474,6 +474,7 @@ class ZoningModel:
         self.seconds_: float = 0.0
         self.rounds_: int = 0
         self.cuts_: int = 0
+        self._pair_cache: tuple[pd.DataFrame, dict[tuple[str, str], int]] | None = None
 
     # ----------------------------------------------------------------- building
     def _build(self, cuts: Sequence[Cut] = ()) -> tuple[pulp.LpProblem, dict]:
@@ -674,7 +675,7 @@ class ZoningModel:
     def _pair_positions(self) -> dict[tuple[str, str], int]:
         """``(geoid, school_id) -> position`` of every allowed pair (kept until ``pairs`` is
         replaced)."""
-        cached = getattr(self, "_pair_cache", None)
+        cached = self._pair_cache
         if cached is None or cached[0] is not self.pairs:
             keyed = {(u, s): i for i, (u, s) in
                      enumerate(zip(self.pairs["geoid"], self.pairs["school_id"], strict=True))}
@@ -755,11 +756,9 @@ class ZoningModel:
         if grown is not None:
             offer(heuristic.to_series(inst, heuristic.local_search(inst, grown, time_limit_s=1.0)))
             if best is None:
-                found = heuristic.anneal(inst, grown, steps=ANNEAL_STEPS_PER_UNIT * len(inst.units),
+                found = self._reach_plan(inst, grown, seed=0, recombine=True,
                                          time_limit_s=min(0.5 * self.options.time_limit_s,
                                                           HEURISTIC_S_PER_UNIT * len(inst.units)))
-                if found is None:
-                    found = self._recombine(inst, grown, seed=0)
                 if found is not None:
                     offer(heuristic.to_series(inst, found))
             if progress:
@@ -874,11 +873,8 @@ class ZoningModel:
             if not split_pieces(repaired, self.problem.neighbours, self.problem.home_unit):
                 remaining = self.options.time_limit_s - (time.perf_counter() - start)
                 budget = min(0.5 * remaining, HEURISTIC_S_PER_UNIT * len(inst.units))
-                found = heuristic.anneal(inst, heuristic.from_series(inst, repaired),
-                                         steps=ANNEAL_STEPS_PER_UNIT * len(inst.units),
-                                         time_limit_s=max(budget, 0.05), seed=self.rounds_)
-                if found is None and best is None:
-                    found = self._recombine(inst, heuristic.from_series(inst, repaired), seed=self.rounds_)
+                found = self._reach_plan(inst, heuristic.from_series(inst, repaired), seed=self.rounds_,
+                                         recombine=best is None, time_limit_s=max(budget, 0.05))
                 if found is not None:
                     before = best_obj
                     offer(heuristic.to_series(inst, found))
@@ -901,6 +897,16 @@ class ZoningModel:
         else:
             self.status_ = FEASIBLE
         return self
+
+    def _reach_plan(self, inst: heuristic.Instance, plan: np.ndarray, *, seed: int, recombine: bool,
+                    time_limit_s: float) -> np.ndarray | None:
+        """A plan meeting every rule from a contiguous one: annealing, then, when it reaches none
+        and ``recombine`` is set, merging and splitting zone pairs (:meth:`_recombine`)."""
+        found = heuristic.anneal(inst, plan, steps=ANNEAL_STEPS_PER_UNIT * len(inst.units),
+                                 time_limit_s=time_limit_s, seed=seed)
+        if found is None and recombine:
+            found = self._recombine(inst, plan, seed=seed)
+        return found
 
     def _recombine(self, inst: heuristic.Instance, plan: np.ndarray, *, seed: int) -> np.ndarray | None:
         """A plan meeting every rule from a contiguous one by merging and splitting zone pairs
