@@ -172,6 +172,19 @@ def test_one_highs_model_grows_by_the_cuts_of_the_split_plans_it_meets() -> None
     assert split_pieces(m._plan_from(second.values), p.neighbours, p.home_unit) == {}
 
 
+def test_an_lp_point_is_rounded_into_a_whole_plan() -> None:
+    """Each unit takes its largest pair; d, cut off from A, joins E (its only neighbouring zone),
+    and no single move then lowers travel (c to A costs a minute more)."""
+    p = line_problem()
+    m = ZoningModel(p, Policy(band=None))
+    values = {("a", "A"): 1.0, ("b", "A"): 0.6, ("b", "E"): 0.4, ("c", "A"): 0.3, ("c", "E"): 0.7,
+              ("d", "A"): 0.8, ("d", "E"): 0.2, ("e", "E"): 1.0}
+    x = np.array([values.get((u, s), 0.0) for u, s in zip(m.pairs["geoid"], m.pairs["school_id"], strict=True)])
+    plan = m._round_lp(m.instance(), m.layout(), x)
+    assert plan.to_dict() == {"a": "A", "b": "A", "c": "E", "d": "E", "e": "E"}
+    assert m.evaluate(plan) == pytest.approx(12.0)
+
+
 def test_split_pieces_reports_cut_off_units() -> None:
     p = line_problem()
     plan = pd.Series({"a": "A", "b": "A", "c": "E", "d": "A", "e": "E"})
@@ -215,6 +228,30 @@ def test_every_plan_passes_the_checker_or_is_diagnosed(seed, n_side, n_schools, 
         return
     assert m.status_ == OPTIMAL
     assert check_plan(m.plan_, p, policy) == []
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), n_side=st.integers(2, 4), n_schools=st.integers(1, 3),
+       band=st.sampled_from([None, 0.3, 0.15]), min_util=st.sampled_from([0.0, 0.3]),
+       cap_min=st.sampled_from([None, 4.0, 8.0]), moved=st.sampled_from([None, 0.3]),
+       plan_seed=st.integers(0, 1_000))
+def test_the_models_quick_rule_test_agrees_with_the_checker(seed, n_side, n_schools, band, min_util,
+                                                             cap_min, moved, plan_seed) -> None:
+    """The model's own test of plans (used on every plan met during a solve) says a plan meets
+    the rules exactly when the independent checker finds no violation."""
+    p = random_problem(seed, n_side, n_schools)
+    rng = np.random.default_rng(plan_seed)
+    p.current = pd.Series(rng.choice(list(p.schools), len(p.units)), index=p.units)
+    policy = Policy(band=band, min_utilization=min_util, max_utilization=1.0,
+                    max_travel_s=None if cap_min is None else cap_min * 60, max_moved_share=moved)
+    m = ZoningModel(p, policy, SolveOptions(time_limit_s=5))
+    nearest = p.travel_time_s.to_numpy().argsort(axis=1)[:, :2]
+    plan = pd.Series([p.schools[nearest[i, rng.integers(0, nearest.shape[1])]] for i in range(len(p.units))],
+                     index=p.units)
+    if rng.random() < 0.7:  # most plans keep the home units, so that the other rules get tested
+        for s, u in p.home_unit.items():
+            plan[u] = s
+    assert m._feasible(plan) == (check_plan(plan, p, policy) == [])
 
 
 def test_moved_penalty_adds_to_travel_in_the_objective() -> None:

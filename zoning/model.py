@@ -36,6 +36,8 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 import pulp
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
 
 from . import heuristic, separation
 from .errors import InfeasibleError, NoPlanInTimeError, SolverError
@@ -437,6 +439,50 @@ class _HighsRounds:
                             float(info.objective_function_value) if has_plan else None, bound, seconds)
 
 
+class _Rules:
+    """The hard rules by position, for quick tests of many plans (school position per unit)."""
+
+    def __init__(self, problem: Problem, policy: Policy) -> None:
+        p, pol = problem, policy
+        self.students = p.students.reindex(p.units).astype(float).to_numpy()
+        self.low_income = p.low_income.reindex(p.units).astype(float).to_numpy()
+        cap = p.capacity.reindex(p.schools).astype(float).to_numpy()
+        self.cap_lo, self.cap_hi = pol.min_utilization * cap, pol.max_utilization * cap
+        self.band_lo = self.band_hi = None
+        if pol.band is not None and pol.band_mode == "hard":
+            share = p.district_share
+            self.band_lo = np.full(len(cap), share - pol.band)
+            self.band_hi = np.full(len(cap), share + pol.band)
+        self.current = None
+        if p.current is not None:
+            self.current = p.schools.get_indexer(p.current.reindex(p.units).to_numpy())
+        upos = {str(u): i for i, u in enumerate(p.units)}
+        edges = [(upos[str(u)], upos[w]) for u in p.units for w in p.neighbours.get(str(u), [])
+                 if w in upos]
+        self.ends = np.array(edges, dtype=np.int64).reshape(-1, 2)
+        self.home = np.array([upos[str(p.home_unit[s])] for s in p.schools], dtype=np.int64)
+        self.shape = (len(p.units), len(p.schools))
+        self._allowed: tuple[pd.DataFrame, np.ndarray] | None = None
+        self._upos, self._spos = upos, {str(s): j for j, s in enumerate(p.schools)}
+
+    def allowed(self, pairs: pd.DataFrame) -> np.ndarray:
+        """Units x schools: whether the pair has a variable (kept until ``pairs`` is replaced)."""
+        if self._allowed is None or self._allowed[0] is not pairs:
+            ok = np.zeros(self.shape, dtype=bool)
+            ok[pairs["geoid"].map(self._upos).to_numpy(), pairs["school_id"].map(self._spos).to_numpy()] = True
+            self._allowed = (pairs, ok)
+        return self._allowed[1]
+
+    def split(self, cols: np.ndarray) -> bool:
+        """Whether some unit's zone does not reach its school's unit inside the zone."""
+        a, b = self.ends[:, 0], self.ends[:, 1]
+        same = cols[a] == cols[b]
+        n = len(cols)
+        graph = sp.csr_matrix((np.ones(int(same.sum())), (a[same], b[same])), shape=(n, n))
+        _, comp = connected_components(graph, directed=False)
+        return bool((comp != comp[self.home[cols]]).any())
+
+
 class ZoningModel:
     """Build and solve the attendance-zone integer program.
 
@@ -475,6 +521,7 @@ class ZoningModel:
         self.rounds_: int = 0
         self.cuts_: int = 0
         self._pair_cache: tuple[pd.DataFrame, dict[tuple[str, str], int]] | None = None
+        self._rules_cache: _Rules | None = None
 
     # ----------------------------------------------------------------- building
     def _build(self, cuts: Sequence[Cut] = ()) -> tuple[pulp.LpProblem, dict]:
@@ -768,7 +815,15 @@ class ZoningModel:
         cutting = self.policy.contiguity and self.options.contiguity_method == "cuts"
         engine = _HighsRounds(self) if self.options.solver == "highs" else None
         if engine is not None and cutting:
-            bound = max(bound, self._root_cuts(engine, layout, cuts, start, progress))
+            lp_bound, lp_point = self._root_cuts(engine, layout, cuts, start, progress)
+            bound = max(bound, lp_bound)
+            if lp_point is not None:
+                rounded = self._round_lp(inst, layout, lp_point)
+                if rounded is not None:
+                    before = best_obj
+                    offer(rounded)
+                    if progress and best_obj < before:
+                        progress(f"rounded LP plan: objective {best_obj:.1f}")
         may_cap = True
         while True:
             remaining = self.options.time_limit_s - (time.perf_counter() - start)
@@ -942,15 +997,40 @@ class ZoningModel:
             return None
         return sub._plan_from(result.values)
 
+    def _round_lp(self, inst: heuristic.Instance, layout: separation.Layout,
+                  x: np.ndarray) -> pd.Series | None:
+        """A plan from an LP point: each unit to its largest pair, cut-off pieces joined to a
+        neighbouring zone, then the local search (which keeps zones whole). None when no unit
+        has a pair or the result still splits a zone (the caller tests the rules)."""
+        assign = np.full(len(inst.units), -1)
+        order = np.argsort(-np.asarray(x), kind="stable")
+        for k in order.tolist():  # largest values first: the first seen wins
+            u = int(layout.unit_of[k])
+            if assign[u] < 0:
+                assign[u] = int(layout.school_of[k])
+        if (assign < 0).any():
+            return None
+        plan = heuristic.to_series(inst, assign)
+        split = split_pieces(plan, self.problem.neighbours, self.problem.home_unit)
+        if split:
+            plan = self.repair(plan, split)
+            if split_pieces(plan, self.problem.neighbours, self.problem.home_unit):
+                return None
+        improved = heuristic.local_search(inst, heuristic.from_series(inst, plan), time_limit_s=1.0)
+        return heuristic.to_series(inst, improved)
+
     def _root_cuts(self, engine: _HighsRounds, layout: separation.Layout, cuts: list[Cut],
-                   start: float, progress: Callable[[str], None] | None) -> float:
+                   start: float, progress: Callable[[str], None] | None
+                   ) -> tuple[float, np.ndarray | None]:
         """Tighten the LP relaxation with separator cuts at its fractional points.
 
         Repeats LP solve and max-flow separation until no cut is violated, for at most
         :data:`ROOT_CUT_ROUNDS` rounds and a share of the time limit. Returns the last LP
-        optimum: a valid bound on every plan (-inf if no LP was solved).
+        optimum, a valid bound on every plan (-inf if no LP was solved), and its pair values
+        (None if no LP was solved).
         """
         lp_bound = -math.inf
+        point: np.ndarray | None = None
         budget = ROOT_CUT_SHARE * self.options.time_limit_s
         added = 0
         for _ in range(ROOT_CUT_ROUNDS):
@@ -962,6 +1042,7 @@ class ZoningModel:
                 break
             value, x = result
             lp_bound = max(lp_bound, value)
+            point = x
             fresh = separation.fractional_cuts(layout, x)
             if not fresh:
                 break
@@ -971,7 +1052,7 @@ class ZoningModel:
         self.cuts_ += added
         if progress and math.isfinite(lp_bound):
             progress(f"root LP: bound {lp_bound:.1f} after {added} separator cuts")
-        return lp_bound
+        return lp_bound, point
 
     def diagnose(self, *, time_limit_s: float = DIAGNOSIS_MAX_S) -> list[str]:
         """Which rules clash, and the smallest relaxation found that lets a plan through.
@@ -1070,29 +1151,38 @@ class ZoningModel:
         return max(0.0, (objective - bound) / max(abs(objective), 1e-9))
 
     def _feasible(self, plan: pd.Series) -> bool:
-        """Whether a plan meets every hard rule (the model's own quick test for warm starts)."""
+        """Whether a plan meets every hard rule (the model's own quick test for warm starts and
+        the plans met during a solve; the independent checker is :func:`zoning.checks.check_plan`)."""
         p, pol = self.problem, self.policy
-        if plan.isna().any() or len(plan) != len(p.units):
+        if len(plan) != len(p.units):
             return False
-        if self._warm_values(plan) is None:  # uses a pair with no variable
+        ordered = plan.reindex(p.units)
+        if ordered.isna().any():
             return False
-        st = p.students.astype(float).groupby(plan).sum().reindex(p.schools, fill_value=0.0)
-        li = p.low_income.astype(float).groupby(plan).sum().reindex(p.schools, fill_value=0.0)
-        cap = p.capacity.astype(float)
-        if ((st > pol.max_utilization * cap + 1e-6) | (st < pol.min_utilization * cap - 1e-6)).any():
+        cols = p.schools.get_indexer(ordered.to_numpy())
+        if (cols < 0).any():
             return False
-        if pol.band is not None and pol.band_mode == "hard":
-            share = p.district_share
-            if ((li - (share + pol.band) * st > 1e-6) | ((share - pol.band) * st - li > 1e-6)).any():
+        rules = self._rules()
+        if not rules.allowed(self.pairs)[np.arange(len(cols)), cols].all():
+            return False  # uses a pair with no variable
+        k = len(p.schools)
+        st = np.bincount(cols, weights=rules.students, minlength=k)
+        li = np.bincount(cols, weights=rules.low_income, minlength=k)
+        if ((st > rules.cap_hi + 1e-6) | (st < rules.cap_lo - 1e-6)).any():
+            return False
+        if rules.band_lo is not None and rules.band_hi is not None:
+            if ((li - rules.band_hi * st > 1e-6) | (rules.band_lo * st - li > 1e-6)).any():
                 return False
-        if p.current is not None and pol.max_moved_share is not None:
-            cur = p.current.reindex(plan.index)
-            moved = float(p.students[(cur.notna() & (cur != plan)).to_numpy()].sum())
-            if moved > pol.max_moved_share * float(p.students.sum()) + 1e-6:
+        if rules.current is not None and pol.max_moved_share is not None:
+            moved = float(rules.students[(rules.current >= 0) & (rules.current != cols)].sum())
+            if moved > pol.max_moved_share * float(rules.students.sum()) + 1e-6:
                 return False
-        if pol.contiguity and split_pieces(plan, p.neighbours, p.home_unit):
-            return False
-        return True
+        return not (pol.contiguity and rules.split(cols))
+
+    def _rules(self) -> _Rules:
+        if self._rules_cache is None:
+            self._rules_cache = _Rules(self.problem, self.policy)
+        return self._rules_cache
 
     def repair(self, plan: pd.Series, split: dict[str, list[set[str]]]) -> pd.Series:
         """Join each cut-off piece to a neighbouring zone it may join (cheapest first).
