@@ -72,6 +72,8 @@ ROOT_CUT_ROUNDS = 50
 POLISH_S = 30.0
 #: ... and branch-and-bound nodes at most (the node count, not the clock, ends it in practice).
 POLISH_NODES = 1000
+#: Once a plan is in hand, the polish takes at most this share of the time its round took.
+POLISH_SHARE = 0.25
 #: Share of the time left that a round may take while no plan in hand is proven (so its split
 #: plan can still be polished); after a shortened round returns a whole plan, rounds run uncut.
 FIRST_ROUND_SHARE = 0.4
@@ -912,7 +914,9 @@ class ZoningModel:
                 other = best
                 if other is None and grown is not None:
                     other = heuristic.to_series(inst, grown)
-                budget = min(POLISH_S if best is not None else 0.5 * remaining, 0.5 * remaining)
+                budget = 0.5 * remaining  # before there is a plan, the polish may take longer
+                if best is not None:
+                    budget = min(budget, POLISH_S, POLISH_SHARE * last.seconds)
                 polished = self._polish([candidate] + ([other] if other is not None else []), best, budget,
                                         cuts=cuts)
                 if polished is not None:
