@@ -61,6 +61,8 @@ HEURISTIC_SHARE = 0.1
 HEURISTIC_S_PER_UNIT = 0.05
 #: Moves the annealing tries per unit (its result depends on this, not on the clock).
 ANNEAL_STEPS_PER_UNIT = 300
+#: Moves the annealing tries per unit from a plan rounded from the LP relaxation.
+LP_ANNEAL_STEPS_PER_UNIT = 1000
 #: Merge-and-split steps per school when annealing reaches no plan, and their share of the time
 #: limit at most (a safety stop: the step count ends it in practice).
 RECOMBINE_STEPS_PER_SCHOOL = 150
@@ -1004,8 +1006,9 @@ class ZoningModel:
     def _round_lp(self, inst: heuristic.Instance, layout: separation.Layout,
                   x: np.ndarray) -> pd.Series | None:
         """A plan from an LP point: each unit to its largest pair, cut-off pieces joined to a
-        neighbouring zone, then the local search (which keeps zones whole). None when no unit
-        has a pair or the result still splits a zone (the caller tests the rules)."""
+        neighbouring zone, then the local search (which keeps zones whole) and, if some rule is
+        still broken, annealing. None when a unit has no pair, a zone stays split or annealing
+        reaches no plan (the caller tests the rules of what is returned)."""
         assign = np.full(len(inst.units), -1)
         order = np.argsort(-np.asarray(x), kind="stable")
         for k in order.tolist():  # largest values first: the first seen wins
@@ -1021,6 +1024,14 @@ class ZoningModel:
             if split_pieces(plan, self.problem.neighbours, self.problem.home_unit):
                 return None
         improved = heuristic.local_search(inst, heuristic.from_series(inst, plan), time_limit_s=1.0)
+        if not self._feasible(heuristic.to_series(inst, improved)):
+            # still outside some rule: anneal (longer than from the grown zones, as this start is
+            # close to the LP optimum and worth keeping)
+            found = heuristic.anneal(inst, improved, steps=LP_ANNEAL_STEPS_PER_UNIT * len(inst.units),
+                                     time_limit_s=HEURISTIC_SHARE * self.options.time_limit_s, seed=0)
+            if found is None:
+                return None
+            improved = found
         return heuristic.to_series(inst, improved)
 
     def _root_cuts(self, engine: _HighsRounds, layout: separation.Layout, cuts: list[Cut],
