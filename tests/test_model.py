@@ -241,7 +241,8 @@ def test_the_models_quick_rule_test_agrees_with_the_checker(seed, n_side, n_scho
     the rules exactly when the independent checker finds no violation."""
     p = random_problem(seed, n_side, n_schools)
     rng = np.random.default_rng(plan_seed)
-    p.current = pd.Series(rng.choice(list(p.schools), len(p.units)), index=p.units)
+    # today's plan, with a unit of no school and one of a school since closed
+    p.current = pd.Series(rng.choice([*p.schools, None, "closed"], len(p.units)), index=p.units)
     policy = Policy(band=band, min_utilization=min_util, max_utilization=1.0,
                     max_travel_s=None if cap_min is None else cap_min * 60, max_moved_share=moved)
     m = ZoningModel(p, policy, SolveOptions(time_limit_s=5))

@@ -457,9 +457,11 @@ class _Rules:
             share = p.district_share
             self.band_lo = np.full(len(cap), share - pol.band)
             self.band_hi = np.full(len(cap), share + pol.band)
-        self.current = None
+        self.current = None  # school position today: -1 none, -2 a school not in the problem
         if p.current is not None:
-            self.current = p.schools.get_indexer(p.current.reindex(p.units).to_numpy())
+            today = p.current.reindex(p.units)
+            known = p.schools.get_indexer(today.to_numpy())
+            self.current = np.where(today.isna().to_numpy(), -1, np.where(known >= 0, known, -2))
         upos = {str(u): i for i, u in enumerate(p.units)}
         edges = [(upos[str(u)], upos[w]) for u in p.units for w in p.neighbours.get(str(u), [])
                  if w in upos]
@@ -1189,7 +1191,7 @@ class ZoningModel:
             if ((li - rules.band_hi * st > 1e-6) | (rules.band_lo * st - li > 1e-6)).any():
                 return False
         if rules.current is not None and pol.max_moved_share is not None:
-            moved = float(rules.students[(rules.current >= 0) & (rules.current != cols)].sum())
+            moved = float(rules.students[(rules.current != -1) & (rules.current != cols)].sum())
             if moved > pol.max_moved_share * float(rules.students.sum()) + 1e-6:
                 return False
         return not (pol.contiguity and rules.split(cols))
