@@ -13,7 +13,8 @@ that is not the home unit needs a neighbour in the zone (added up front); separa
 every split plan the solver meets, and the program is re-solved until no zone is split. Every
 cut is valid for all contiguous plans, so each solve's bound is a bound on the true problem.
 With HiGHS one model is kept and grows by rows; split plans are polished into contiguous ones
-by a small exact flow model over nearby pairs, and repaired and annealed.
+by a small exact flow model over nearby pairs, and repaired and annealed; the tightened LP
+relaxation is rounded into a start plan.
 """
 
 from __future__ import annotations
