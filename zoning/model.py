@@ -832,9 +832,12 @@ class ZoningModel:
                     if progress and best_obj < before:
                         progress(f"rounded LP plan: objective {best_obj:.1f}")
         may_cap = True
+        # seconds a round ran past its limit (the solver checks its clock only between steps,
+        # and not in presolve): later rounds get that much less, so the solve ends near its limit
+        overrun = 0.0
         while True:
             remaining = self.options.time_limit_s - (time.perf_counter() - start)
-            if remaining <= 0.05:
+            if remaining <= 0.05 or (best is not None and remaining - overrun <= 0.05):
                 break
             if best is not None and self._gap(best_obj, bound) <= target:
                 proven = True  # the plan in hand is within the gap of a valid bound
@@ -843,7 +846,7 @@ class ZoningModel:
             warm = self._warm_values(best) if best is not None else None
             reserve = 0.0 if best is not None else min(HEURISTIC_SHARE * self.options.time_limit_s,
                                                        HEURISTIC_S_PER_UNIT * len(inst.units))
-            limit = max(remaining - reserve, 0.05)
+            limit = max(remaining - reserve - overrun, 0.05)
             capped = may_cap and cutting and limit > FIRST_ROUND_SHARE * remaining
             if capped:
                 limit = FIRST_ROUND_SHARE * remaining  # leave time to polish its plan
@@ -860,6 +863,7 @@ class ZoningModel:
             else:
                 prob, _ = self._build(cuts)
                 last = self._run(prob, limit, warm, target)
+            overrun = max(overrun, last.seconds - limit)
             if last.infeasible:
                 self.status_ = INFEASIBLE
                 remaining = self.options.time_limit_s - (time.perf_counter() - start)
