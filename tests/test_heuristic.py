@@ -82,7 +82,7 @@ def test_a_node_limit_ends_the_solve_without_error() -> None:
     # HiGHS reports a node limit as a status PuLP's table lacks; the solve still returns
     p = random_problem(0, 6, 3)
     m = ZoningModel(p, Policy(band=0.05, min_utilization=0.3), SolveOptions(contiguity_method="flow"))
-    prob, _ = m._build()
+    prob = m._build()
     result = m._run(prob, 20, None, 1e-4, max_nodes=1)
     assert not result.proven and not result.infeasible
     assert result.values is not None

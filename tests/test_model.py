@@ -318,3 +318,45 @@ def test_plan_values_follow_the_pairs_in_use() -> None:
     assert m._warm_values(plan) is not None
     with pytest.raises(KeyError, match="d -> Z"):
         m.evaluate(plan.where(plan.index != "d", "Z"))
+
+
+@pytest.mark.parametrize("method", ["cuts", "flow"])
+@pytest.mark.parametrize("band_mode", ["hard", "soft"])
+def test_highs_gets_the_same_program_directly_as_through_pulp(method: str, band_mode: str) -> None:
+    """The program handed straight to HiGHS (the cut rounds) equals the one PuLP's HiGHS interface
+    builds from the PuLP model (CBC, the polish): columns, bounds, costs, rows, coefficients."""
+    import highspy
+    import scipy.sparse as sp
+
+    from zoning.model import _HiGHSWarm
+
+    p = random_problem(7, 4, 3)
+    p.current = pd.Series([p.schools[i % 3] for i in range(len(p.units))], index=p.units)
+    policy = Policy(band=0.1, band_mode=band_mode, min_utilization=0.3, max_moved_share=0.5,
+                    moved_weight=2.0)
+    m = ZoningModel(p, policy, SolveOptions(contiguity_method=method))
+    cuts = [(0, (1, 2)), (3, ())]
+    prog = m._program(cuts)
+    direct = highspy.Highs()
+    direct.setOptionValue("output_flag", False)
+    prog.to_highs(direct)
+    prob = m._build(cuts)
+    builder = _HiGHSWarm(msg=False)
+    builder.createAndConfigureSolver(prob)
+    builder.buildSolverModel(prob)
+
+    def arrays(h):
+        lp = h.getLp()
+        mat = lp.a_matrix_
+        shape = (lp.num_row_, lp.num_col_)
+        fmt = sp.csr_matrix if mat.format_ == highspy.MatrixFormat.kRowwise else sp.csc_matrix
+        a = fmt((np.array(mat.value_), np.array(mat.index_), np.array(mat.start_)), shape=shape).toarray()
+        return (np.array(lp.col_cost_), np.array(lp.col_lower_), np.array(lp.col_upper_),
+                np.array(lp.row_lower_), np.array(lp.row_upper_), a,
+                [str(t) for t in lp.integrality_])
+
+    got, want = arrays(direct), arrays(prob.solverModel)
+    assert len(want[0]) > 0 and want[5].shape[0] > len(p.units)
+    for g, w in zip(got[:6], want[:6], strict=True):
+        np.testing.assert_array_equal(g, w)
+    assert got[6] == want[6]

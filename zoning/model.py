@@ -369,15 +369,15 @@ class _HighsRounds:
         import highspy
 
         self.highspy = highspy
-        prob, _ = model._build()
-        builder = _HiGHSWarm(msg=False, threads=model.options.threads)
+        prog = model._program()
         with _quiet_stdout():
-            builder.createAndConfigureSolver(prob)
-            builder.buildSolverModel(prob)
-        self.h = prob.solverModel
-        by_name = {v.name: v.index for v in prob.variables()}
-        self.names = [v.name for v in sorted(prob.variables(), key=lambda v: v.index)]
-        self.columns = np.array([by_name[f"x_{k}"] for k in range(len(model.pairs))], dtype=np.int64)
+            self.h = highspy.Highs()
+        self.h.setOptionValue("output_flag", False)
+        if model.options.threads is not None:
+            self.h.setOptionValue("threads", model.options.threads)
+        where = prog.to_highs(self.h)
+        self.names = [prog.names[j] for j in prog.order()]
+        self.columns = np.array(where[:len(model.pairs)], dtype=np.int64)  # x_k come first
         self.found: list[np.ndarray] = []
         self.h.setCallback(self._on_solution, None)
 
@@ -442,6 +442,94 @@ class _HighsRounds:
         bound = float(info.mip_dual_bound) if math.isfinite(info.mip_dual_bound) else None
         return _RoundResult(values, status == hs.HighsModelStatus.kOptimal, False,
                             float(info.objective_function_value) if has_plan else None, bound, seconds)
+
+
+class _Program:
+    """The integer program as plain lists: columns (name, cost, bounds, binary or continuous)
+    and rows (entries, lower and upper bound), in the order they were added. It is handed to
+    PuLP (CBC, the polish) or straight to HiGHS, in the same column order as PuLP's (by name),
+    so either way HiGHS gets the same model."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+        self.cost: list[float] = []
+        self.upper: list[float] = []
+        self.binary: list[bool] = []
+        self.row_names: list[str] = []
+        self.rows: list[list[tuple[int, float]]] = []
+        self.row_lower: list[float] = []
+        self.row_upper: list[float] = []
+
+    def column(self, name: str, *, cost: float = 0.0, upper: float = math.inf, binary: bool = False) -> int:
+        """Add a column (lower bound 0); returns its position."""
+        self.names.append(name)
+        self.cost.append(0.0 + cost)
+        self.upper.append(upper)
+        self.binary.append(binary)
+        return len(self.names) - 1
+
+    def row(self, name: str, entries: list[tuple[int, float]], lower: float, upper: float) -> None:
+        """Add the row ``lower <= sum(coef x[col]) <= upper`` (entries ``(col, coef)``)."""
+        self.row_names.append(name)
+        self.rows.append(entries)
+        self.row_lower.append(lower)
+        self.row_upper.append(upper)
+
+    def order(self) -> list[int]:
+        """Column positions in PuLP's order (sorted by name)."""
+        return sorted(range(len(self.names)), key=self.names.__getitem__)
+
+    def to_pulp(self) -> pulp.LpProblem:
+        prob = pulp.LpProblem("zoning", pulp.LpMinimize)
+        cols = [pulp.LpVariable(n, cat=pulp.LpBinary) if b else
+                pulp.LpVariable(n, lowBound=0, upBound=None if math.isinf(u) else u)
+                for n, u, b in zip(self.names, self.upper, self.binary, strict=True)]
+        for name, entries, lo, hi in zip(self.row_names, self.rows, self.row_lower, self.row_upper,
+                                         strict=True):
+            expr = pulp.LpAffineExpression([(cols[j], c) for j, c in entries])
+            if lo == hi:
+                prob += expr == hi, name
+            elif math.isinf(lo):
+                prob += expr <= hi, name
+            else:
+                prob += expr >= lo, name
+        prob += pulp.LpAffineExpression([(cols[j], c) for j, c in enumerate(self.cost)
+                                         if c != 0 or self.binary[j]])
+        return prob
+
+    def to_highs(self, h: object) -> list[int]:
+        """Pass the program to the ``highspy.Highs`` object ``h``; returns each column's position
+        in HiGHS (PuLP's order: by name)."""
+        import highspy
+
+        order = self.order()
+        where = np.empty(len(order), dtype=np.int64)
+        where[order] = np.arange(len(order))
+        lp = highspy.HighsLp()
+        lp.num_col_ = len(order)
+        lp.num_row_ = len(self.rows)
+        lp.col_cost_ = np.asarray(self.cost, dtype=float)[order]
+        lp.col_lower_ = np.zeros(len(order))
+        lp.col_upper_ = np.asarray(self.upper, dtype=float)[order]
+        lp.row_lower_ = np.asarray(self.row_lower, dtype=float)
+        lp.row_upper_ = np.asarray(self.row_upper, dtype=float)
+        starts, index, value = [0], [], []
+        for entries in self.rows:
+            for j, c in entries:
+                if c != 0:  # as PuLP's HiGHS interface drops zero coefficients
+                    index.append(int(where[j]))
+                    value.append(c)
+            starts.append(len(index))
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
+        lp.a_matrix_.num_col_ = len(order)
+        lp.a_matrix_.num_row_ = len(self.rows)
+        lp.a_matrix_.start_ = np.asarray(starts, dtype=np.int32)
+        lp.a_matrix_.index_ = np.asarray(index, dtype=np.int32)
+        lp.a_matrix_.value_ = np.asarray(value, dtype=float)
+        kinds = [highspy.HighsVarType.kInteger if b else highspy.HighsVarType.kContinuous for b in self.binary]
+        lp.integrality_ = [kinds[j] for j in order]
+        h.passModel(lp)  # type: ignore[attr-defined]
+        return where.tolist()
 
 
 class _Rules:
@@ -531,74 +619,68 @@ class ZoningModel:
         self._rules_cache: _Rules | None = None
 
     # ----------------------------------------------------------------- building
-    def _build(self, cuts: Sequence[Cut] = ()) -> tuple[pulp.LpProblem, dict]:
-        """The program with the given separator cuts (pair positions, see :mod:`.separation`)."""
+    def _build(self, cuts: Sequence[Cut] = ()) -> pulp.LpProblem:
+        """The program with the given separator cuts as a PuLP model (for CBC and the polish)."""
+        return self._program(cuts).to_pulp()
+
+    def _program(self, cuts: Sequence[Cut] = ()) -> _Program:
+        """The program with the given separator cuts (pair positions, see :mod:`.separation`):
+        binary ``x_k`` per allowed pair ``k``; rows in a fixed order."""
         p, pol = self.problem, self.policy
-        prob = pulp.LpProblem("zoning", pulp.LpMinimize)
+        prog = _Program()
         pairs = self.pairs
-        names = [f"x_{i}" for i in range(len(pairs))]
-        xs = [pulp.LpVariable(n, cat=pulp.LpBinary) for n in names]
-        x: dict[tuple[str, str], pulp.LpVariable] = dict(
-            zip(zip(pairs["geoid"], pairs["school_id"], strict=True), xs, strict=True)
-        )
-        by_unit: dict[str, list[tuple[str, pulp.LpVariable]]] = {}
-        by_school: dict[str, list[tuple[str, pulp.LpVariable]]] = {}
-        for (u, s), var in x.items():
-            by_unit.setdefault(u, []).append((s, var))
-            by_school.setdefault(s, []).append((u, var))
+        keys = list(zip(pairs["geoid"], pairs["school_id"], strict=True))
+        x = {key: k for k, key in enumerate(keys)}
         st = p.students.astype(float).to_dict()
         li = p.low_income.astype(float).to_dict()
-        objective: list[tuple[pulp.LpVariable, float]] = []
-        for (u, _s), var, t in zip(x.keys(), xs, pairs["travel_time_s"], strict=True):
-            objective.append((var, pol.travel_weight * st[u] * float(t) / 60.0))
+        for k, ((u, _s), t) in enumerate(zip(keys, pairs["travel_time_s"], strict=True)):
+            prog.column(f"x_{k}", cost=pol.travel_weight * st[u] * float(t) / 60.0, upper=1.0, binary=True)
+        by_unit: dict[str, list[int]] = {}
+        by_school: dict[str, list[tuple[str, int]]] = {}
+        for (u, s), k in x.items():
+            by_unit.setdefault(u, []).append(k)
+            by_school.setdefault(s, []).append((u, k))
         for u in p.units:
-            prob += pulp.LpAffineExpression([(v, 1) for _, v in by_unit[u]]) == 1, f"one_{u}"
+            prog.row(f"one_{u}", [(k, 1.0) for k in by_unit[u]], 1.0, 1.0)
         for s in p.schools:
             members = by_school.get(s, [])
-            load = pulp.LpAffineExpression([(v, st[u]) for u, v in members])
+            load = [(k, st[u]) for u, k in members]
             cap = float(p.capacity[s])
-            prob += load <= pol.max_utilization * cap, f"capmax_{s}"
+            prog.row(f"capmax_{s}", load, -math.inf, pol.max_utilization * cap)
             if pol.min_utilization > 0:
-                prob += load >= pol.min_utilization * cap, f"capmin_{s}"
+                prog.row(f"capmin_{s}", load, pol.min_utilization * cap, math.inf)
             if pol.band is not None:
                 share = p.district_share
-                hi = pulp.LpAffineExpression([(v, li[u] - (share + pol.band) * st[u]) for u, v in members])
-                lo = pulp.LpAffineExpression([(v, (share - pol.band) * st[u] - li[u]) for u, v in members])
+                hi = [(k, li[u] - (share + pol.band) * st[u]) for u, k in members]
+                lo = [(k, (share - pol.band) * st[u] - li[u]) for u, k in members]
                 if pol.band_mode == "soft":
-                    ep = pulp.LpVariable(f"over_{s}", lowBound=0)
-                    em = pulp.LpVariable(f"under_{s}", lowBound=0)
-                    prob += hi - ep <= 0, f"bandhi_{s}"
-                    prob += lo - em <= 0, f"bandlo_{s}"
-                    objective += [(ep, pol.band_weight), (em, pol.band_weight)]
-                else:
-                    prob += hi <= 0, f"bandhi_{s}"
-                    prob += lo <= 0, f"bandlo_{s}"
+                    over = prog.column(f"over_{s}", cost=pol.band_weight)
+                    under = prog.column(f"under_{s}", cost=pol.band_weight)
+                    hi, lo = hi + [(over, -1.0)], lo + [(under, -1.0)]
+                prog.row(f"bandhi_{s}", hi, -math.inf, 0.0)
+                prog.row(f"bandlo_{s}", lo, -math.inf, 0.0)
         if p.current is not None:
-            moved = [(v, st[u]) for (u, s), v in x.items() if p.current.get(u) not in (None, s)]
+            moved = [(k, st[u]) for (u, s), k in x.items() if p.current.get(u) not in (None, s)]
             if pol.max_moved_share is not None:
-                prob += (pulp.LpAffineExpression(moved) <= pol.max_moved_share * sum(st.values())), "moved"
+                prog.row("moved", moved, -math.inf, pol.max_moved_share * sum(st.values()))
             if pol.moved_weight > 0:
-                objective += [(v, c * pol.moved_weight) for v, c in moved]
+                for k, c in moved:  # on top of its travel term
+                    prog.cost[k] += c * pol.moved_weight
         if pol.contiguity and self.options.contiguity_method == "flow":
-            self._add_flow(prob, x, by_school)
+            self._add_flow(prog, x, by_school)
         if pol.contiguity:
             homes = set(p.home_unit)
-            for (u, s), var in (x.items() if self.options.neighbour_rows else ()):
+            for (u, s), k in (x.items() if self.options.neighbour_rows else ()):
                 if u in homes and p.home_unit.get(s) == u:
                     continue
                 nbr = [x[(w, s)] for w in p.neighbours.get(u, []) if (w, s) in x]
-                prob += (pulp.LpAffineExpression([(var, 1)] + [(v, -1) for v in nbr]) <= 0,
-                         f"nb_{u}_{s}")
-            for k, (left, seps) in enumerate(cuts):
-                prob += (pulp.LpAffineExpression([(xs[left], 1), *((xs[j], -1) for j in seps)]) <= 0,
-                         f"cut_{k}")
-        costs: dict[pulp.LpVariable, float] = {}
-        for var, c in objective:  # one variable may carry several terms (travel + moved)
-            costs[var] = costs.get(var, 0.0) + c
-        prob += pulp.LpAffineExpression(list(costs.items()))
-        return prob, x
+                prog.row(f"nb_{u}_{s}", [(k, 1.0)] + [(j, -1.0) for j in nbr], -math.inf, 0.0)
+            for n, (left, seps) in enumerate(cuts):
+                prog.row(f"cut_{n}", [(left, 1.0), *((j, -1.0) for j in seps)], -math.inf, 0.0)
+        return prog
 
-    def _add_flow(self, prob: pulp.LpProblem, x: dict, by_school: dict) -> None:
+    def _add_flow(self, prog: _Program, x: dict[tuple[str, str], int],
+                  by_school: dict[str, list[tuple[str, int]]]) -> None:
         """Single-commodity flow contiguity: each school's unit sends one unit of flow to every
         other unit of its zone along links inside the zone (exact, compact, weak relaxation)."""
         p = self.problem
@@ -606,21 +688,21 @@ class ZoningModel:
             home = p.home_unit.get(s)
             inside = {u for u, _ in members}
             big = float(len(inside))
-            inflow: dict[str, list] = {u: [] for u in inside}
-            outflow: dict[str, list] = {u: [] for u in inside}
+            inflow: dict[str, list[int]] = {u: [] for u in inside}
+            outflow: dict[str, list[int]] = {u: [] for u in inside}
             for u in sorted(inside):
                 for w in p.neighbours.get(u, []):
                     if w in inside and w != home:
-                        f = pulp.LpVariable(f"f_{s}_{u}_{w}", lowBound=0)
+                        f = prog.column(f"f_{s}_{u}_{w}")
                         outflow[u].append(f)
                         inflow[w].append(f)
-                        prob += f - big * x[(u, s)] <= 0, f"fu_{s}_{u}_{w}"
-                        prob += f - big * x[(w, s)] <= 0, f"fw_{s}_{u}_{w}"
+                        prog.row(f"fu_{s}_{u}_{w}", [(f, 1.0), (x[(u, s)], -big)], -math.inf, 0.0)
+                        prog.row(f"fw_{s}_{u}_{w}", [(f, 1.0), (x[(w, s)], -big)], -math.inf, 0.0)
             for u in sorted(inside):
                 if u == home:
                     continue
-                prob += (pulp.LpAffineExpression([(f, 1) for f in inflow[u]] + [(f, -1) for f in outflow[u]])
-                         - x[(u, s)] == 0), f"flow_{s}_{u}"
+                prog.row(f"flow_{s}_{u}", [(f, 1.0) for f in inflow[u]] + [(f, -1.0) for f in outflow[u]]
+                         + [(x[(u, s)], -1.0)], 0.0, 0.0)
 
     # ----------------------------------------------------------------- solving
     def _run(self, prob: pulp.LpProblem, time_limit: float, warm: dict[str, float] | None,
@@ -861,7 +943,7 @@ class ZoningModel:
                     last = engine.solve(max(limit - last.seconds, 0.05), target, None)
                 met = [engine.pair_values(v) for v in engine.found]
             else:
-                prob, _ = self._build(cuts)
+                prob = self._build(cuts)
                 last = self._run(prob, limit, warm, target)
             overrun = max(overrun, last.seconds - limit)
             if last.infeasible:
@@ -1003,7 +1085,7 @@ class ZoningModel:
         renumber[keep] = np.arange(int(keep.sum()))
         kept = [(int(renumber[left]), tuple(int(renumber[j]) for j in seps if renumber[j] >= 0))
                 for left, seps in cuts if renumber[left] >= 0]
-        prob, _ = sub._build(kept)
+        prob = sub._build(kept)
         warm = sub._warm_values(best) if best is not None else None
         result = sub._run(prob, time_limit_s, warm, self.options.gap, max_nodes=POLISH_NODES)
         if result.values is None:
