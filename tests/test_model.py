@@ -179,7 +179,8 @@ def test_an_lp_point_is_rounded_into_a_whole_plan() -> None:
     m = ZoningModel(p, Policy(band=None))
     values = {("a", "A"): 1.0, ("b", "A"): 0.6, ("b", "E"): 0.4, ("c", "A"): 0.3, ("c", "E"): 0.7,
               ("d", "A"): 0.8, ("d", "E"): 0.2, ("e", "E"): 1.0}
-    x = np.array([values.get((u, s), 0.0) for u, s in zip(m.pairs["geoid"], m.pairs["school_id"], strict=True)])
+    keys = zip(m.pairs["geoid"], m.pairs["school_id"], strict=True)
+    x = np.array([values.get(key, 0.0) for key in keys])
     plan = m._round_lp(m.instance(), m.layout(), x)
     assert plan.to_dict() == {"a": "A", "b": "A", "c": "E", "d": "E", "e": "E"}
     assert m.evaluate(plan) == pytest.approx(12.0)

@@ -526,8 +526,8 @@ class _Program:
         lp.a_matrix_.start_ = np.asarray(starts, dtype=np.int32)
         lp.a_matrix_.index_ = np.asarray(index, dtype=np.int32)
         lp.a_matrix_.value_ = np.asarray(value, dtype=float)
-        kinds = [highspy.HighsVarType.kInteger if b else highspy.HighsVarType.kContinuous for b in self.binary]
-        lp.integrality_ = [kinds[j] for j in order]
+        kind = highspy.HighsVarType
+        lp.integrality_ = [kind.kInteger if self.binary[j] else kind.kContinuous for j in order]
         h.passModel(lp)  # type: ignore[attr-defined]
         return where.tolist()
 
@@ -564,7 +564,8 @@ class _Rules:
         """Units x schools: whether the pair has a variable (kept until ``pairs`` is replaced)."""
         if self._allowed is None or self._allowed[0] is not pairs:
             ok = np.zeros(self.shape, dtype=bool)
-            ok[pairs["geoid"].map(self._upos).to_numpy(), pairs["school_id"].map(self._spos).to_numpy()] = True
+            rows = pairs["geoid"].map(self._upos).to_numpy()
+            ok[rows, pairs["school_id"].map(self._spos).to_numpy()] = True
             self._allowed = (pairs, ok)
         return self._allowed[1]
 
