@@ -62,8 +62,10 @@ HEURISTIC_SHARE = 0.1
 HEURISTIC_S_PER_UNIT = 0.05
 #: Moves the annealing tries per unit (its result depends on this, not on the clock).
 ANNEAL_STEPS_PER_UNIT = 300
-#: Moves the annealing tries per unit from a plan rounded from the LP relaxation.
+#: Moves the annealing tries per unit from a plan rounded from the LP relaxation, and its share
+#: of the time limit at most (a safety stop: 1,000 moves per unit take 7-12 s on 1,000 units).
 LP_ANNEAL_STEPS_PER_UNIT = 1000
+LP_ANNEAL_SHARE = 0.2
 #: Merge-and-split steps per school when annealing reaches no plan, and their share of the time
 #: limit at most (a safety stop: the step count ends it in practice).
 RECOMBINE_STEPS_PER_SCHOOL = 150
@@ -358,11 +360,11 @@ class _RoundResult:
 
 
 class _HighsRounds:
-    """One HiGHS model kept across cut rounds: built once through PuLP, then cut rows are added
-    to it directly (never rebuilt), and every plan HiGHS finds on the way is kept.
+    """One HiGHS model kept across cut rounds: built once, then cut rows are added to it
+    directly (never rebuilt), and every plan HiGHS finds on the way is kept.
 
-    The PuLP model fixes the formulation (:meth:`ZoningModel._build`); PuLP's HiGHS interface
-    turns it into a ``highspy.Highs`` object, whose column of pair ``k`` is ``columns[k]``.
+    The formulation is :meth:`ZoningModel._program` (the same one PuLP gets for CBC), passed to
+    a ``highspy.Highs`` object whose column of pair ``k`` is ``columns[k]``.
     """
 
     def __init__(self, model: ZoningModel) -> None:
@@ -1118,7 +1120,7 @@ class ZoningModel:
             # still outside some rule: anneal (longer than from the grown zones, as this start is
             # close to the LP optimum and worth keeping)
             found = heuristic.anneal(inst, improved, steps=LP_ANNEAL_STEPS_PER_UNIT * len(inst.units),
-                                     time_limit_s=HEURISTIC_SHARE * self.options.time_limit_s, seed=0)
+                                     time_limit_s=LP_ANNEAL_SHARE * self.options.time_limit_s, seed=0)
             if found is None:
                 return None
             improved = found
