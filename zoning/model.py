@@ -968,6 +968,8 @@ class ZoningModel:
             # plans met on the way: contiguous ones are incumbents, split ones give cuts
             new_cuts: list[Cut] = []
             for x in met:
+                if time.perf_counter() - start >= self.options.time_limit_s:
+                    break  # a round can meet hundreds of plans on a large district: keep the limit
                 assign = layout.assignment(x)
                 if (assign < 0).any():
                     continue
