@@ -495,8 +495,7 @@ class _Program:
                 prob += expr <= hi, name
             else:
                 prob += expr >= lo, name
-        prob += pulp.LpAffineExpression([(cols[j], c) for j, c in enumerate(self.cost)
-                                         if c != 0 or self.binary[j]])
+        prob += pulp.LpAffineExpression(list(zip(cols, self.cost, strict=True)))
         return prob
 
     def to_highs(self, h: object) -> list[int]:
@@ -535,41 +534,20 @@ class _Program:
 
 
 class _Rules:
-    """The hard rules by position, for quick tests of many plans (school position per unit)."""
+    """The hard rules by position, for quick tests of many plans (school position per unit):
+    the heuristic's view of the model (:class:`heuristic.Instance`: loads, band, allowed pairs),
+    today's schools, and the adjacency as an edge list."""
 
-    def __init__(self, problem: Problem, policy: Policy) -> None:
-        p, pol = problem, policy
-        self.students = p.students.reindex(p.units).astype(float).to_numpy()
-        self.low_income = p.low_income.reindex(p.units).astype(float).to_numpy()
-        cap = p.capacity.reindex(p.schools).astype(float).to_numpy()
-        self.cap_lo, self.cap_hi = pol.min_utilization * cap, pol.max_utilization * cap
-        self.band_lo = self.band_hi = None
-        if pol.band is not None and pol.band_mode == "hard":
-            share = p.district_share
-            self.band_lo = np.full(len(cap), share - pol.band)
-            self.band_hi = np.full(len(cap), share + pol.band)
+    def __init__(self, inst: heuristic.Instance, problem: Problem, pairs: pd.DataFrame) -> None:
+        self.inst, self.pairs = inst, pairs
+        self.allowed = np.isfinite(inst.cost)  # units x schools: the pair has a variable
         self.current = None  # school position today: -1 none, -2 a school not in the problem
-        if p.current is not None:
-            today = p.current.reindex(p.units)
-            known = p.schools.get_indexer(today.to_numpy())
+        if problem.current is not None:
+            today = problem.current.reindex(problem.units)
+            known = problem.schools.get_indexer(today.to_numpy())
             self.current = np.where(today.isna().to_numpy(), -1, np.where(known >= 0, known, -2))
-        upos = {str(u): i for i, u in enumerate(p.units)}
-        edges = [(upos[str(u)], upos[w]) for u in p.units for w in p.neighbours.get(str(u), [])
-                 if w in upos]
-        self.ends = np.array(edges, dtype=np.int64).reshape(-1, 2)
-        self.home = np.array([upos[str(p.home_unit[s])] for s in p.schools], dtype=np.int64)
-        self.shape = (len(p.units), len(p.schools))
-        self._allowed: tuple[pd.DataFrame, np.ndarray] | None = None
-        self._upos, self._spos = upos, {str(s): j for j, s in enumerate(p.schools)}
-
-    def allowed(self, pairs: pd.DataFrame) -> np.ndarray:
-        """Units x schools: whether the pair has a variable (kept until ``pairs`` is replaced)."""
-        if self._allowed is None or self._allowed[0] is not pairs:
-            ok = np.zeros(self.shape, dtype=bool)
-            rows = pairs["geoid"].map(self._upos).to_numpy()
-            ok[rows, pairs["school_id"].map(self._spos).to_numpy()] = True
-            self._allowed = (pairs, ok)
-        return self._allowed[1]
+        self.ends = np.array([(u, w) for u, ws in enumerate(inst.nbrs) for w in ws],
+                             dtype=np.int64).reshape(-1, 2)
 
     def split(self, cols: np.ndarray) -> bool:
         """Whether some unit's zone does not reach its school's unit inside the zone."""
@@ -578,7 +556,7 @@ class _Rules:
         n = len(cols)
         graph = sp.csr_matrix((np.ones(int(same.sum())), (a[same], b[same])), shape=(n, n))
         _, comp = connected_components(graph, directed=False)
-        return bool((comp != comp[self.home[cols]]).any())
+        return bool((comp != comp[self.inst.home[cols]]).any())
 
 
 class ZoningModel:
@@ -1272,25 +1250,26 @@ class ZoningModel:
         if (cols < 0).any():
             return False
         rules = self._rules()
-        if not rules.allowed(self.pairs)[np.arange(len(cols)), cols].all():
+        if not rules.allowed[np.arange(len(cols)), cols].all():
             return False  # uses a pair with no variable
-        k = len(p.schools)
-        st = np.bincount(cols, weights=rules.students, minlength=k)
-        li = np.bincount(cols, weights=rules.low_income, minlength=k)
-        if ((st > rules.cap_hi + 1e-6) | (st < rules.cap_lo - 1e-6)).any():
+        inst, k = rules.inst, len(p.schools)
+        st = np.bincount(cols, weights=inst.students, minlength=k)
+        li = np.bincount(cols, weights=inst.low_income, minlength=k)
+        if ((st > inst.cap_hi + 1e-6) | (st < inst.cap_lo - 1e-6)).any():
             return False
-        if rules.band_lo is not None and rules.band_hi is not None:
-            if ((li - rules.band_hi * st > 1e-6) | (rules.band_lo * st - li > 1e-6)).any():
+        if inst.band_lo is not None and inst.band_hi is not None:
+            if ((li - inst.band_hi * st > 1e-6) | (inst.band_lo * st - li > 1e-6)).any():
                 return False
         if rules.current is not None and pol.max_moved_share is not None:
-            moved = float(rules.students[(rules.current != -1) & (rules.current != cols)].sum())
-            if moved > pol.max_moved_share * float(rules.students.sum()) + 1e-6:
+            moved = float(inst.students[(rules.current != -1) & (rules.current != cols)].sum())
+            if moved > pol.max_moved_share * float(inst.students.sum()) + 1e-6:
                 return False
         return not (pol.contiguity and rules.split(cols))
 
     def _rules(self) -> _Rules:
-        if self._rules_cache is None:
-            self._rules_cache = _Rules(self.problem, self.policy)
+        """The positional rules for the pairs in use (rebuilt when ``pairs`` is replaced)."""
+        if self._rules_cache is None or self._rules_cache.pairs is not self.pairs:
+            self._rules_cache = _Rules(self.instance(), self.problem, self.pairs)
         return self._rules_cache
 
     def repair(self, plan: pd.Series, split: dict[str, list[set[str]]]) -> pd.Series:
