@@ -377,9 +377,10 @@ class _HighsRounds:
         self.h.setOptionValue("output_flag", False)
         if model.options.threads is not None:
             self.h.setOptionValue("threads", model.options.threads)
-        where = prog.to_highs(self.h)
-        self.names = [prog.names[j] for j in prog.order()]
-        self.columns = np.array(where[:len(model.pairs)], dtype=np.int64)  # x_k come first
+        order = prog.to_highs(self.h)
+        self.names = [prog.names[j] for j in order]
+        where = np.argsort(order)  # HiGHS position of each program column
+        self.columns = where[:len(model.pairs)].astype(np.int64)  # x_k come first
         self.found: list[np.ndarray] = []
         self.h.setCallback(self._on_solution, None)
 
@@ -499,8 +500,8 @@ class _Program:
         return prob
 
     def to_highs(self, h: object) -> list[int]:
-        """Pass the program to the ``highspy.Highs`` object ``h``; returns each column's position
-        in HiGHS (PuLP's order: by name)."""
+        """Pass the program to the ``highspy.Highs`` object ``h``; returns the program's column
+        at each HiGHS position (PuLP's order: by name)."""
         import highspy
 
         order = self.order()
@@ -530,7 +531,7 @@ class _Program:
         kind = highspy.HighsVarType
         lp.integrality_ = [kind.kInteger if self.binary[j] else kind.kContinuous for j in order]
         h.passModel(lp)  # type: ignore[attr-defined]
-        return where.tolist()
+        return order
 
 
 class _Rules:
