@@ -40,7 +40,7 @@ import pulp
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
-from . import heuristic, separation
+from . import heuristic, lns, separation
 from .errors import InfeasibleError, NoPlanInTimeError, SolverError
 from .separation import Cut
 
@@ -73,6 +73,10 @@ RECOMBINE_SHARE = 0.25
 #: Share of the time limit that cutting planes on the LP relaxation may use, and their rounds.
 ROOT_CUT_SHARE = 0.25
 ROOT_CUT_ROUNDS = 50
+#: Share of the time limit kept for the large-neighbourhood search (:mod:`.lns`) from the best
+#: plan, when the rounds do not prove a plan before (it stops sooner when a pass over the
+#: schools improves nothing).
+LNS_SHARE = 0.1
 #: Seconds at most for the search of a contiguous plan near each split one.
 POLISH_S = 30.0
 #: ... and branch-and-bound nodes at most (the node count, not the clock, ends it in practice).
@@ -870,20 +874,28 @@ class ZoningModel:
         if warm_start is not None:
             offer(warm_start.reindex(self.problem.units))
         inst = self.instance()
+        cutting = self.policy.contiguity and self.options.contiguity_method == "cuts"
+        rounding = cutting and self.options.solver == "highs"  # a plan will be rounded from the LP
+
+        def reach_from_grown() -> None:
+            if grown is None:
+                return
+            found = self._reach_plan(inst, grown, seed=0, recombine=True,
+                                     time_limit_s=min(0.5 * self.options.time_limit_s,
+                                                      HEURISTIC_S_PER_UNIT * len(inst.units)))
+            if found is not None:
+                offer(heuristic.to_series(inst, found))
+
         grown = heuristic.region_grow(inst) if self.policy.contiguity else None
         if grown is not None:
             offer(heuristic.to_series(inst, heuristic.local_search(inst, grown, time_limit_s=1.0)))
-            if best is None:
-                found = self._reach_plan(inst, grown, seed=0, recombine=True,
-                                         time_limit_s=min(0.5 * self.options.time_limit_s,
-                                                          HEURISTIC_S_PER_UNIT * len(inst.units)))
-                if found is not None:
-                    offer(heuristic.to_series(inst, found))
+            if best is None and not rounding:
+                reach_from_grown()
             if progress:
                 progress(f"heuristic plan: objective {best_obj:.1f}" if best is not None
-                         else "heuristic found no plan meeting every rule")
+                         else "heuristic found no plan meeting every rule" if not rounding
+                         else "grown zones break some rule; a plan is first sought from the LP")
         layout = self.layout()
-        cutting = self.policy.contiguity and self.options.contiguity_method == "cuts"
         engine = _HighsRounds(self) if self.options.solver == "highs" else None
         if engine is not None and cutting:
             lp_bound, lp_point = self._root_cuts(engine, layout, cuts, start, progress)
@@ -895,12 +907,23 @@ class ZoningModel:
                     offer(rounded)
                     if progress and best_obj < before:
                         progress(f"rounded LP plan: objective {best_obj:.1f}")
+        if best is None and rounding:
+            # annealing the grown zones (skipped above: the LP usually rounds to a better plan)
+            reach_from_grown()
+            if progress:
+                progress(f"heuristic plan: objective {best_obj:.1f}" if best is not None
+                         else "heuristic found no plan meeting every rule")
+        # the last share of the time goes to the neighbourhood search when no round proves a plan
+        lns_reserve = LNS_SHARE * self.options.time_limit_s \
+            if self.policy.contiguity and self.options.solver == "highs" else 0.0
         may_cap = True
         # seconds a round ran past its limit (the solver checks its clock only between steps,
         # and not in presolve): later rounds get that much less, so the solve ends near its limit
         overrun = 0.0
         while True:
             remaining = self.options.time_limit_s - (time.perf_counter() - start)
+            if best is not None:
+                remaining -= lns_reserve
             if remaining <= 0.05 or (best is not None and remaining - overrun <= 0.05):
                 break
             if best is not None and self._gap(best_obj, bound) <= target:
@@ -1014,6 +1037,14 @@ class ZoningModel:
                     offer(heuristic.to_series(inst, found))
                     if progress and best_obj < before:
                         progress(f"repaired round {self.rounds_} plan: objective {best_obj:.1f}")
+        left = self.options.time_limit_s - (time.perf_counter() - start)
+        if best is not None and not proven and lns_reserve > 0 and left > 0.1:
+            before = best_obj
+            offer(heuristic.to_series(inst, lns.search(self._lns_rules(), heuristic.from_series(inst, best),
+                                                       time_limit_s=left)))
+            if progress:
+                progress(f"neighbourhood search: objective {best_obj:.1f} (was {before:.1f})")
+            proven = self._gap(best_obj, bound) <= target
         self.seconds_ = time.perf_counter() - start
         if best is None:
             self.status_ = NO_PLAN
@@ -1266,6 +1297,24 @@ class ZoningModel:
             if moved > pol.max_moved_share * float(inst.students.sum()) + 1e-6:
                 return False
         return not (pol.contiguity and rules.split(cols))
+
+    def _lns_rules(self) -> lns.Rules:
+        """The rules the neighbourhood search needs beyond the heuristic's view of the model."""
+        p, pol = self.problem, self.policy
+        rules = self._rules()
+        k = len(p.schools)
+        band_lo = band_hi = None
+        if pol.band is not None:
+            band_lo = np.full(k, p.district_share - pol.band)
+            band_hi = np.full(k, p.district_share + pol.band)
+        moved = moved_cap = None
+        if rules.current is not None:
+            moved = (rules.current[:, None] != -1) & (rules.current[:, None] != np.arange(k)[None, :])
+            if pol.max_moved_share is not None:
+                moved_cap = pol.max_moved_share * float(rules.inst.students.sum())
+        return lns.Rules(rules.inst, band_lo=band_lo, band_hi=band_hi,
+                         band_weight=pol.band_weight if pol.band_mode == "soft" else None,
+                         moved=moved, moved_cap=moved_cap)
 
     def _rules(self) -> _Rules:
         """The positional rules for the pairs in use (rebuilt when ``pairs`` is replaced)."""
