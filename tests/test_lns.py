@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-
 from test_model import poor_rich_line, random_problem, two_piece_line
+
 from zoning import heuristic, lns
 from zoning.checks import check_plan
 from zoning.errors import InfeasibleError
@@ -63,7 +63,8 @@ def test_the_moved_cap_left_by_the_rest_of_the_plan_holds() -> None:
     one = ZoningModel(p, Policy(band=None, max_moved_share=1 / 8))
     better = lns.improve_group(one._lns_rules(), positions(one, start_plan), [0, 1], time_limit_s=10)
     assert better is not None
-    assert heuristic.to_series(one.instance(), better).to_dict() == dict(zip("abcdefgh", "AAHHHHHH", strict=True))
+    moved_b = dict(zip("abcdefgh", "AAHHHHHH", strict=True))
+    assert heuristic.to_series(one.instance(), better).to_dict() == moved_b
 
 
 def test_a_soft_band_is_paid_for_in_the_group_program() -> None:

@@ -14,7 +14,8 @@ every split plan the solver meets, and the program is re-solved until no zone is
 cut is valid for all contiguous plans, so each solve's bound is a bound on the true problem.
 With HiGHS one model is kept and grows by rows; split plans are polished into contiguous ones
 by a small exact flow model over nearby pairs, and repaired and annealed; the tightened LP
-relaxation is rounded into a start plan.
+relaxation is rounded into a start plan. When the rounds prove no plan, the end of the time
+limit goes to re-drawing a few touching zones at a time exactly (:mod:`.lns`).
 """
 
 from __future__ import annotations
@@ -846,7 +847,9 @@ class ZoningModel:
         Split plans are also repaired and annealed into contiguous ones (merging and splitting
         zone pairs when annealing reaches no plan). Every round's program
         is a relaxation of the true problem, so the best of their dual bounds is a valid bound
-        for the reported gap. CBC (through PuLP) runs the same rounds on a rebuilt model.
+        for the reported gap. CBC (through PuLP) runs the same rounds on a rebuilt model. With
+        HiGHS, when no round proves the best plan, the last :data:`LNS_SHARE` of the time limit
+        goes to the neighbourhood search of :mod:`.lns` from it.
 
         Raises
         ------
