@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 from test_model import poor_rich_line, random_problem, two_piece_line
 
@@ -105,6 +105,9 @@ def test_zone_neighbours_are_read_from_the_plan() -> None:
 @given(seed=st.integers(0, 10_000), n_side=st.integers(2, 4), n_schools=st.integers(2, 3),
        band=st.sampled_from([None, 0.3, 0.15]), band_mode=st.sampled_from(["hard", "soft"]),
        moved=st.sampled_from([None, 0.5]), plan_seed=st.integers(0, 1_000))
+# HiGHS reported the optimum (184.7) but returned the start's values (260.0): the group's round
+# must then be solved again without the start
+@example(seed=163, n_side=3, n_schools=3, band=None, band_mode="hard", moved=None, plan_seed=1)
 def test_the_search_keeps_every_rule_and_reaches_the_optimum_of_a_whole_group(
         seed, n_side, n_schools, band, band_mode, moved, plan_seed) -> None:
     """From a random plan meeting the rules (random zones, or annealed grown zones when those

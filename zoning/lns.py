@@ -19,6 +19,7 @@ import numpy as np
 
 from . import separation
 from .heuristic import Instance
+from .program import Program, add_cut_rows, new_highs
 
 #: Most cut rounds for one group of zones (each re-solves its small program).
 GROUP_ROUNDS = 20
@@ -91,84 +92,58 @@ def grow_group(touch: list[set[int]], seed: int, size: int, rng: np.random.Gener
 
 class _GroupProgram:
     """The program of one group: binary ``x`` per allowed (unit, school) pair of the group's
-    units and schools (local positions), then the soft band's excess columns."""
+    units and schools (local positions, first), then the soft band's excess columns."""
 
     def __init__(self, rules: Rules, plan: np.ndarray, schools: np.ndarray, units: np.ndarray) -> None:
         inst = rules.inst
         local_u = {int(u): i for i, u in enumerate(units)}
         allowed = np.isfinite(inst.cost[np.ix_(units, schools)])
-        unit_of, school_of = np.nonzero(allowed)
-        self.layout = separation.Layout(
+        unit_of, school_of = np.nonzero(allowed)  # sorted by unit
+        self.layout = layout = separation.Layout(
             unit_of=unit_of, school_of=school_of,
             nbrs=[[local_u[w] for w in inst.nbrs[u] if w in local_u] for u in units.tolist()],
             home=np.array([local_u[int(inst.home[s])] for s in schools.tolist()], dtype=int),
         )
-        self.n_pairs = n = len(unit_of)
+        self.n_pairs = len(unit_of)
         st, li = inst.students[units], inst.low_income[units]
-        cost = list(inst.cost[units[unit_of], schools[school_of]])
-        col_upper = [1.0] * n
-        rows: list[tuple[list[int], list[float], float, float]] = []
-        for ks in np.split(np.arange(n), np.cumsum(np.bincount(unit_of, minlength=len(units)))[:-1]):
-            rows.append((ks.tolist(), [1.0] * len(ks), 1.0, 1.0))  # pairs are sorted by unit
+        self.prog = prog = Program()
+        for k, c in enumerate(inst.cost[units[unit_of], schools[school_of]].tolist()):
+            prog.column(f"x{k}", cost=c, upper=1.0, binary=True)
+        for u, ks in enumerate(np.split(np.arange(self.n_pairs),
+                                        np.cumsum(np.bincount(unit_of, minlength=len(units)))[:-1])):
+            prog.row(f"one{u}", [(k, 1.0) for k in ks.tolist()], 1.0, 1.0)
         self.excess: list[tuple[int, int]] = []  # (column, row) of the soft band's excess
         for j, s in enumerate(schools.tolist()):
-            ks = self.layout.by_school[j]
+            ks = layout.by_school[j]
             su, lu = st[unit_of[ks]], li[unit_of[ks]]
-            rows.append((ks, su.tolist(), float(inst.cap_lo[s]), float(inst.cap_hi[s])))
+            prog.row(f"cap{j}", list(zip(ks, su.tolist(), strict=True)), float(inst.cap_lo[s]),
+                     float(inst.cap_hi[s]))
             if rules.band_lo is None or rules.band_hi is None:
                 continue
-            for coefs in ((lu - rules.band_hi[s] * su).tolist(), (rules.band_lo[s] * su - lu).tolist()):
-                if rules.band_weight is None:
-                    rows.append((ks, coefs, -math.inf, 0.0))
-                else:
-                    cost.append(rules.band_weight)
-                    col_upper.append(math.inf)
-                    self.excess.append((len(cost) - 1, len(rows)))
-                    rows.append((ks + [len(cost) - 1], coefs + [-1.0], -math.inf, 0.0))
+            for side, coefs in (("hi", lu - rules.band_hi[s] * su), ("lo", rules.band_lo[s] * su - lu)):
+                entries = list(zip(ks, coefs.tolist(), strict=True))
+                if rules.band_weight is not None:
+                    self.excess.append((prog.column(f"e{side}{j}", cost=rules.band_weight), len(prog.rows)))
+                    entries.append((self.excess[-1][0], -1.0))
+                prog.row(f"band{side}{j}", entries, -math.inf, 0.0)
         if rules.moved is not None and rules.moved_cap is not None:
             outside = np.ones(len(plan), dtype=bool)
             outside[units] = False
             spent = float(inst.students[outside & rules.moved[np.arange(len(plan)), plan]].sum())
             ks = np.nonzero(rules.moved[units[unit_of], schools[school_of]])[0].tolist()
-            rows.append((ks, st[unit_of[ks]].tolist(), -math.inf, rules.moved_cap - spent))
+            prog.row("moved", list(zip(ks, st[unit_of[ks]].tolist(), strict=True)), -math.inf,
+                     rules.moved_cap - spent)
         for k, (u, s) in enumerate(zip(unit_of.tolist(), school_of.tolist(), strict=True)):
-            if int(self.layout.home[s]) != u:  # a unit joins a zone only beside another of its units
-                nbr = [self.layout.pair[(w, s)] for w in self.layout.nbrs[u] if (w, s) in self.layout.pair]
-                rows.append(([k, *nbr], [1.0] + [-1.0] * len(nbr), -math.inf, 0.0))
-        self.cost, self.upper, self.rows = cost, col_upper, rows
-
-    def highs(self) -> object:
-        """A ``highspy.Highs`` object holding the program (quiet)."""
-        import highspy
-
-        inf = highspy.kHighsInf
-        lp = highspy.HighsLp()
-        n_cols, rows = len(self.cost), self.rows
-        lp.num_col_, lp.num_row_ = n_cols, len(rows)
-        lp.col_cost_ = np.array(self.cost, dtype=float)
-        lp.col_lower_ = np.zeros(n_cols)
-        lp.col_upper_ = np.array([c if math.isfinite(c) else inf for c in self.upper])
-        lp.row_lower_ = np.array([r[2] if math.isfinite(r[2]) else -inf for r in rows])
-        lp.row_upper_ = np.array([r[3] if math.isfinite(r[3]) else inf for r in rows])
-        lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
-        lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = n_cols, len(rows)
-        lp.a_matrix_.start_ = np.cumsum([0] + [len(r[0]) for r in rows]).astype(np.int32)
-        lp.a_matrix_.index_ = np.array([k for r in rows for k in r[0]], dtype=np.int32)
-        lp.a_matrix_.value_ = np.array([c for r in rows for c in r[1]], dtype=float)
-        kind = highspy.HighsVarType
-        lp.integrality_ = [kind.kInteger] * self.n_pairs + [kind.kContinuous] * (n_cols - self.n_pairs)
-        h = highspy.Highs()
-        h.setOptionValue("output_flag", False)
-        h.passModel(lp)
-        return h
+            if int(layout.home[s]) != u:  # a unit joins a zone only beside another of its units
+                nbr = [layout.pair[(w, s)] for w in layout.nbrs[u] if (w, s) in layout.pair]
+                prog.row(f"nb{k}", [(k, 1.0)] + [(j, -1.0) for j in nbr], -math.inf, 0.0)
 
     def values(self, assign: np.ndarray) -> list[float]:
         """Column values of a local assignment (school position per local unit)."""
-        x = np.zeros(len(self.cost))
+        x = np.zeros(len(self.prog.names))
         x[[self.layout.pair[(u, s)] for u, s in enumerate(assign.tolist())]] = 1.0
         for col, r in self.excess:
-            ks, coefs, _, _ = self.rows[r]
-            x[col] = max(float(np.dot(x[ks[:-1]], coefs[:-1])), 0.0)
+            x[col] = max(sum(x[j] * c for j, c in self.prog.rows[r] if j != col), 0.0)
         return x.tolist()
 
 
@@ -183,33 +158,42 @@ def improve_group(rules: Rules, plan: np.ndarray, group: list[int], *, time_limi
     units = np.nonzero(np.isin(plan, schools))[0]
     prog = _GroupProgram(rules, plan, schools, units)
     layout, n_pairs = prog.layout, prog.n_pairs
-    h = prog.highs()
-    h.setOptionValue("mip_rel_gap", gap)
     local_s = np.full(len(rules.inst.schools), -1)
     local_s[schools] = np.arange(len(schools))
     best_local = local_s[plan[units]]
     best_cost = start_cost = rules.cost(plan, schools)
     found: list[np.ndarray] = []
+    known: list[separation.Cut] = []
 
     def on_solution(kind: object, message: str, data_out: object, data_in: object, user: object) -> None:
         found.append(np.array(data_out.mip_solution, dtype=float))  # type: ignore[attr-defined]
+
+    def fresh() -> object:
+        """A HiGHS object with the program and every cut so far (pair k is column k)."""
+        h = new_highs()
+        prog.prog.to_highs(h, by_name=False)
+        add_cut_rows(h, known, np.arange(n_pairs))
+        h.setOptionValue("mip_rel_gap", gap)
+        h.setCallback(on_solution, None)
+        return h
 
     def whole(assign: np.ndarray) -> np.ndarray:
         out = plan.copy()
         out[units] = schools[assign]
         return out
 
-    h.setCallback(on_solution, None)
-    known: set[separation.Cut] = set()
+    h = fresh()
+    warm = True
     for _ in range(GROUP_ROUNDS):
         left = deadline - time.perf_counter()
         if left <= 0.01:
             break
         h.setOptionValue("time_limit", left)
-        start = highspy.HighsSolution()
-        start.col_value = prog.values(best_local)
-        start.value_valid = True
-        h.setSolution(start)
+        if warm:
+            start = highspy.HighsSolution()
+            start.col_value = prog.values(best_local)
+            start.value_valid = True
+            h.setSolution(start)
         found.clear()
         h.startCallback(highspy.cb.HighsCallbackType.kCallbackMipSolution)
         try:
@@ -218,7 +202,14 @@ def improve_group(rules: Rules, plan: np.ndarray, group: list[int], *, time_limi
             h.stopCallback(highspy.cb.HighsCallbackType.kCallbackMipSolution)
         info = h.getInfo()
         if info.primal_solution_status == 2:
-            found.append(np.asarray(h.getSolution().col_value, dtype=float))
+            x = np.asarray(h.getSolution().col_value, dtype=float)
+            if warm and info.objective_function_value < float(np.dot(prog.prog.cost, x)) - 1e-6 * max(
+                    1.0, abs(info.objective_function_value)):
+                # after a MIP start HiGHS can report a better objective than the values it returns
+                # (the start's): never trust them; solve this round again without a start
+                h, warm = fresh(), False
+                continue
+            found.append(x)
         cuts: list[separation.Cut] = []
         for x in found:
             assign = layout.assignment(x[:n_pairs])
@@ -226,21 +217,18 @@ def improve_group(rules: Rules, plan: np.ndarray, group: list[int], *, time_limi
                 continue
             new, pieces = separation.plan_cuts(layout, assign)
             if pieces:
-                cuts += [c for c in new if c not in known]
+                cuts += new
                 continue
             value = rules.cost(whole(assign), schools)  # recomputed: never the solver's word
             if value < best_cost - 1e-7:
                 best_local, best_cost = assign, value
+        seen = set(known)
+        cuts = [c for c in dict.fromkeys(cuts) if c not in seen]
         proven = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
         if not cuts or (proven and info.objective_function_value >= best_cost - 1e-7 * max(1.0, best_cost)):
             break  # the round's best is whole, or no better than the plan in hand
-        cuts = list(dict.fromkeys(cuts))
-        known.update(cuts)
-        idx = [j for left_k, seps in cuts for j in (left_k, *seps)]
-        val = [c for _, seps in cuts for c in (1.0, *([-1.0] * len(seps)))]
-        starts = np.cumsum([0] + [1 + len(seps) for _, seps in cuts])[:-1]
-        h.addRows(len(cuts), np.full(len(cuts), -highspy.kHighsInf), np.zeros(len(cuts)), len(idx),
-                  starts.astype(np.int32), np.array(idx, dtype=np.int32), np.array(val, dtype=float))
+        known += cuts
+        add_cut_rows(h, cuts, np.arange(n_pairs))
     return whole(best_local) if best_cost < start_cost - 1e-7 else None
 
 

@@ -20,17 +20,14 @@ limit goes to re-drawing a few touching zones at a time exactly (:mod:`.lns`).
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import dataclasses
 import logging
 import math
-import os
 import re
-import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,6 +40,7 @@ from scipy.sparse.csgraph import connected_components
 
 from . import heuristic, lns, separation
 from .errors import InfeasibleError, NoPlanInTimeError, SolverError
+from .program import Program, add_cut_rows, new_highs, quiet_stdout
 from .separation import Cut
 
 log = logging.getLogger(__name__)
@@ -308,26 +306,11 @@ def split_pieces(plan: pd.Series, neighbours: dict[str, list[str]],
     return out
 
 
-@contextlib.contextmanager
-def _quiet_stdout() -> Iterator[None]:
-    """Silence file descriptor 1 (HiGHS prints a banner there when its first model is made)."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 1)
-        yield
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
-        os.close(devnull)
-
-
 class _HiGHSWarm(pulp.HiGHS):  # type: ignore[misc]
     """PuLP's HiGHS API with a MIP start: values set on the variables are passed to HiGHS."""
 
     def createAndConfigureSolver(self, lp: pulp.LpProblem) -> None:  # noqa: N802 (PuLP's name)
-        with _quiet_stdout():
+        with quiet_stdout():
             super().createAndConfigureSolver(lp)
 
     def __init__(self, *args: object, warm: dict[str, float] | None = None, **kw: object) -> None:
@@ -377,11 +360,7 @@ class _HighsRounds:
 
         self.highspy = highspy
         prog = model._program()
-        with _quiet_stdout():
-            self.h = highspy.Highs()
-        self.h.setOptionValue("output_flag", False)
-        if model.options.threads is not None:
-            self.h.setOptionValue("threads", model.options.threads)
+        self.h = new_highs(model.options.threads)
         order = prog.to_highs(self.h)
         self.names = [prog.names[j] for j in order]
         where = np.argsort(order)  # HiGHS position of each program column
@@ -395,17 +374,7 @@ class _HighsRounds:
 
     def add_cuts(self, cuts: Sequence[Cut]) -> None:
         """Add rows ``x[k] - sum x[seps] <= 0`` (pair positions)."""
-        if not cuts:
-            return
-        starts, index, value = [], [], []
-        for left, seps in cuts:
-            starts.append(len(index))
-            index += [int(self.columns[left]), *(int(self.columns[j]) for j in seps)]
-            value += [1.0] + [-1.0] * len(seps)
-        n = len(cuts)
-        self.h.addRows(n, np.full(n, -self.highspy.kHighsInf), np.zeros(n), len(index),
-                       np.array(starts, dtype=np.int32), np.array(index, dtype=np.int32),
-                       np.array(value, dtype=float))
+        add_cut_rows(self.h, cuts, self.columns)
 
     def pair_values(self, col_value: Sequence[float] | np.ndarray) -> np.ndarray:
         return np.asarray(col_value, dtype=float)[self.columns]
@@ -450,93 +419,6 @@ class _HighsRounds:
         bound = float(info.mip_dual_bound) if math.isfinite(info.mip_dual_bound) else None
         return _RoundResult(values, status == hs.HighsModelStatus.kOptimal, False,
                             float(info.objective_function_value) if has_plan else None, bound, seconds)
-
-
-class _Program:
-    """The integer program as plain lists: columns (name, cost, bounds, binary or continuous)
-    and rows (entries, lower and upper bound), in the order they were added. It is handed to
-    PuLP (CBC, the polish) or straight to HiGHS, in the same column order as PuLP's (by name),
-    so either way HiGHS gets the same model."""
-
-    def __init__(self) -> None:
-        self.names: list[str] = []
-        self.cost: list[float] = []
-        self.upper: list[float] = []
-        self.binary: list[bool] = []
-        self.row_names: list[str] = []
-        self.rows: list[list[tuple[int, float]]] = []
-        self.row_lower: list[float] = []
-        self.row_upper: list[float] = []
-
-    def column(self, name: str, *, cost: float = 0.0, upper: float = math.inf, binary: bool = False) -> int:
-        """Add a column (lower bound 0); returns its position."""
-        self.names.append(name)
-        self.cost.append(0.0 + cost)
-        self.upper.append(upper)
-        self.binary.append(binary)
-        return len(self.names) - 1
-
-    def row(self, name: str, entries: list[tuple[int, float]], lower: float, upper: float) -> None:
-        """Add the row ``lower <= sum(coef x[col]) <= upper`` (entries ``(col, coef)``)."""
-        self.row_names.append(name)
-        self.rows.append(entries)
-        self.row_lower.append(lower)
-        self.row_upper.append(upper)
-
-    def order(self) -> list[int]:
-        """Column positions in PuLP's order (sorted by name)."""
-        return sorted(range(len(self.names)), key=self.names.__getitem__)
-
-    def to_pulp(self) -> pulp.LpProblem:
-        prob = pulp.LpProblem("zoning", pulp.LpMinimize)
-        cols = [pulp.LpVariable(n, cat=pulp.LpBinary) if b else
-                pulp.LpVariable(n, lowBound=0, upBound=None if math.isinf(u) else u)
-                for n, u, b in zip(self.names, self.upper, self.binary, strict=True)]
-        for name, entries, lo, hi in zip(self.row_names, self.rows, self.row_lower, self.row_upper,
-                                         strict=True):
-            expr = pulp.LpAffineExpression([(cols[j], c) for j, c in entries])
-            if lo == hi:
-                prob += expr == hi, name
-            elif math.isinf(lo):
-                prob += expr <= hi, name
-            else:
-                prob += expr >= lo, name
-        prob += pulp.LpAffineExpression(list(zip(cols, self.cost, strict=True)))
-        return prob
-
-    def to_highs(self, h: object) -> list[int]:
-        """Pass the program to the ``highspy.Highs`` object ``h``; returns the program's column
-        at each HiGHS position (PuLP's order: by name)."""
-        import highspy
-
-        order = self.order()
-        where = np.empty(len(order), dtype=np.int64)
-        where[order] = np.arange(len(order))
-        lp = highspy.HighsLp()
-        lp.num_col_ = len(order)
-        lp.num_row_ = len(self.rows)
-        lp.col_cost_ = np.asarray(self.cost, dtype=float)[order]
-        lp.col_lower_ = np.zeros(len(order))
-        lp.col_upper_ = np.asarray(self.upper, dtype=float)[order]
-        lp.row_lower_ = np.asarray(self.row_lower, dtype=float)
-        lp.row_upper_ = np.asarray(self.row_upper, dtype=float)
-        starts, index, value = [0], [], []
-        for entries in self.rows:
-            for j, c in entries:
-                if c != 0:  # as PuLP's HiGHS interface drops zero coefficients
-                    index.append(int(where[j]))
-                    value.append(c)
-            starts.append(len(index))
-        lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
-        lp.a_matrix_.num_col_ = len(order)
-        lp.a_matrix_.num_row_ = len(self.rows)
-        lp.a_matrix_.start_ = np.asarray(starts, dtype=np.int32)
-        lp.a_matrix_.index_ = np.asarray(index, dtype=np.int32)
-        lp.a_matrix_.value_ = np.asarray(value, dtype=float)
-        kind = highspy.HighsVarType
-        lp.integrality_ = [kind.kInteger if self.binary[j] else kind.kContinuous for j in order]
-        h.passModel(lp)  # type: ignore[attr-defined]
-        return order
 
 
 class _Rules:
@@ -610,11 +492,11 @@ class ZoningModel:
         """The program with the given separator cuts as a PuLP model (for CBC and the polish)."""
         return self._program(cuts).to_pulp()
 
-    def _program(self, cuts: Sequence[Cut] = ()) -> _Program:
+    def _program(self, cuts: Sequence[Cut] = ()) -> Program:
         """The program with the given separator cuts (pair positions, see :mod:`.separation`):
         binary ``x_k`` per allowed pair ``k``; rows in a fixed order."""
         p, pol = self.problem, self.policy
-        prog = _Program()
+        prog = Program()
         pairs = self.pairs
         keys = list(zip(pairs["geoid"], pairs["school_id"], strict=True))
         x = {key: k for k, key in enumerate(keys)}
@@ -666,7 +548,7 @@ class ZoningModel:
                 prog.row(f"cut_{n}", [(left, 1.0), *((j, -1.0) for j in seps)], -math.inf, 0.0)
         return prog
 
-    def _add_flow(self, prog: _Program, x: dict[tuple[str, str], int],
+    def _add_flow(self, prog: Program, x: dict[tuple[str, str], int],
                   by_school: dict[str, list[tuple[str, int]]]) -> None:
         """Single-commodity flow contiguity: each school's unit sends one unit of flow to every
         other unit of its zone along links inside the zone (exact, compact, weak relaxation)."""
