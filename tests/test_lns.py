@@ -138,3 +138,28 @@ def test_the_search_keeps_every_rule_and_reaches_the_optimum_of_a_whole_group(
         raise AssertionError("the model calls a policy with a plan infeasible") from None
     assert best.status_ == OPTIMAL
     assert m.evaluate(found) == pytest.approx(best.objective_, rel=1e-4, abs=1e-6)
+
+
+def test_a_solve_that_proves_nothing_ends_with_the_search(monkeypatch: pytest.MonkeyPatch) -> None:
+    """When no round proves a plan (here every round is made to find none), the end of the time
+    limit goes to the neighbourhood search: from the start plan A = {a} (16) it reaches the best
+    contiguous plan (14); the root LP's bound (14, after its separator cuts) then proves it, so
+    the status is read again after the search."""
+    import zoning.model as model
+
+    def no_plan(self, time_limit_s, gap, warm):
+        return model._RoundResult(None, False, False, None, None, 0.0)
+
+    monkeypatch.setattr(model._HighsRounds, "solve", no_plan)
+    monkeypatch.setattr(model.heuristic, "region_grow", lambda inst: None)  # no heuristic plan
+    monkeypatch.setattr(model.ZoningModel, "_round_lp", lambda self, inst, layout, x: None)
+    p = two_piece_line()
+    m = ZoningModel(p, Policy(band=None), SolveOptions(contiguity_method="cuts", time_limit_s=10))
+    said: list[str] = []
+    m.solve(warm_start=pd.Series(dict(zip("abcdefgh", "AHHHHHHH", strict=True))), progress=said.append)
+    assert m.plan_.to_dict() == dict(zip("abcdefgh", "AAHHHHHH", strict=True))
+    assert m.objective_ == pytest.approx(14.0)
+    assert m.bound_ == pytest.approx(14.0)
+    assert m.status_ == OPTIMAL
+    assert any(line.startswith("neighbourhood search: objective 14.0 (was 16.0)") for line in said)
+    assert check_plan(m.plan_, p, Policy(band=None)) == []

@@ -240,18 +240,20 @@ def search(rules: Rules, plan: np.ndarray, *, time_limit_s: float, group_size: i
     deadline = time.perf_counter() + time_limit_s
     rng = np.random.default_rng(seed)
     plan = plan.copy()
+    touch = zone_neighbours(rules.inst, plan)
     while True:
         improved = False
         for s in rng.permutation(len(rules.inst.schools)).tolist():
             left = deadline - time.perf_counter()
             if left <= 0.05:
                 return plan
-            group = grow_group(zone_neighbours(rules.inst, plan), s, group_size, rng)
+            group = grow_group(touch, s, group_size, rng)
             if len(group) < 2:
                 continue
             better = improve_group(rules, plan, group, time_limit_s=min(group_time_s, left))
             if better is not None:
                 plan, improved = better, True
+                touch = zone_neighbours(rules.inst, plan)  # only when the plan changed
         if not improved:
             return plan
 
