@@ -895,6 +895,8 @@ class ZoningModel:
                 log.warning("zones are split but no new separator cut was found; stopping the rounds")
                 break
             remaining = self.options.time_limit_s - (time.perf_counter() - start)
+            if best is not None:
+                remaining -= lns_reserve  # the neighbourhood search's share is not the polish's
             if remaining > 1.0:
                 # near the split plan and the incumbent (or, before there is one, the grown plan,
                 # contiguous but breaking some rule: its pairs give the search room to join pieces)
@@ -918,6 +920,8 @@ class ZoningModel:
                 repaired = heuristic.to_series(inst, grown)
             if not split_pieces(repaired, self.problem.neighbours, self.problem.home_unit):
                 remaining = self.options.time_limit_s - (time.perf_counter() - start)
+                if best is not None:
+                    remaining -= lns_reserve
                 budget = min(0.5 * remaining, HEURISTIC_S_PER_UNIT * len(inst.units))
                 found = self._reach_plan(inst, heuristic.from_series(inst, repaired), seed=self.rounds_,
                                          recombine=best is None, time_limit_s=max(budget, 0.05))
