@@ -361,3 +361,48 @@ def test_highs_gets_the_same_program_directly_as_through_pulp(method: str, band_
     for g, w in zip(got[:6], want[:6], strict=True):
         np.testing.assert_array_equal(g, w)
     assert got[6] == want[6]
+
+
+@pytest.mark.parametrize("rounds", [True, False])
+def test_grown_zones_are_annealed_only_when_the_lp_does_not_round_to_a_plan(
+        monkeypatch: pytest.MonkeyPatch, rounds: bool) -> None:
+    """On the HiGHS cut path, zones grown from the schools that break a rule (here A = {a} holds
+    one student where at least three must go) are annealed into a plan only when the root LP does
+    not round to one; then they are, once, before the first round."""
+    import zoning.model as model
+
+    p = two_piece_line()
+    policy = Policy(band=None, min_utilization=0.3)
+    grown = np.array([0] + [1] * 7)  # A = {a}, H = the rest: contiguous, A under its minimum
+    monkeypatch.setattr(model.heuristic, "region_grow", lambda inst: grown.copy())
+    real_search = model.heuristic.local_search
+
+    def grown_kept(inst, plan, **kw):  # the grown zones stay as grown (the local search would mend them)
+        return plan.copy() if plan.tolist() == grown.tolist() else real_search(inst, plan, **kw)
+
+    monkeypatch.setattr(model.heuristic, "local_search", grown_kept)
+    if not rounds:
+        monkeypatch.setattr(model.ZoningModel, "_round_lp", lambda self, inst, layout, x: None)
+    annealed: list[np.ndarray] = []
+    reach = model.ZoningModel._reach_plan
+
+    def recorded(self, inst, plan, *, seed, recombine, time_limit_s):
+        if seed == 0:  # the grown zones' annealing (a repaired round's plan has the round's seed)
+            annealed.append(plan.copy())
+        return reach(self, inst, plan, seed=seed, recombine=recombine, time_limit_s=time_limit_s)
+
+    monkeypatch.setattr(model.ZoningModel, "_reach_plan", recorded)
+    said: list[str] = []
+    m = ZoningModel(p, policy, SolveOptions(contiguity_method="cuts", time_limit_s=20)).solve(
+        progress=said.append)
+    assert said[0] == "grown zones break some rule; a plan is first sought from the LP"
+    if rounds:
+        assert annealed == []
+        assert any(line.startswith("rounded LP plan: objective") for line in said)
+    else:
+        assert len(annealed) == 1 and annealed[0].tolist() == grown.tolist()
+        root = next(i for i, line in enumerate(said) if line.startswith("root LP:"))
+        assert said[root + 1].startswith("heuristic plan: objective")
+    assert m.status_ == OPTIMAL
+    assert m.objective_ == pytest.approx(18.0)  # A = {a, b, c} or H = {f, g, h}: 18 either way
+    assert check_plan(m.plan_, p, policy) == []
