@@ -608,7 +608,8 @@ def save_plan(result: PlanResult, folder: Path, *, offline: bool | None = None) 
     writers = {
         "units.geojson": text_writer(geojson_text(units, name="units")),
         "zones.geojson": text_writer(geojson_text(zones, name="zones")),
-        "assignment.csv": text_writer(csv_text(result.plan.rename("school_id").rename_axis("geoid").to_frame())),
+        "assignment.csv": text_writer(
+            csv_text(result.plan.rename("school_id").rename_axis("geoid").to_frame())),
         "schools.csv": text_writer(csv_text(table)),
         "metrics.json": text_writer(to_json_text(result.metrics_json())),
         "map.html": text_writer(html),

@@ -196,9 +196,10 @@ def make_district(
     splits it into two banks (units on opposite banks never touch) joined only by 2-3 road
     bridges. Exactly ``n_units`` units are returned. Students average about
     ``STUDENTS_PER_SCHOOL`` per school; income falls toward a mostly eastern direction (along
-    the river) and a little on the south bank, so nearest-school zones have very unequal low-income shares. The
-    streets are a jittered 200 m grid with arterials, thinned toward the edge, strongly
-    connected, with a one-way couplet downtown (unless the district is too small for one).
+    the river) and a little on the south bank, so nearest-school zones have very unequal
+    low-income shares. The streets are a jittered 200 m grid with arterials, thinned toward the
+    edge, strongly connected, with a one-way couplet downtown (unless the district is too small
+    for one).
     Takes well under a second for 300 units and about a second for 1,000.
 
     Parameters
