@@ -163,3 +163,36 @@ def test_a_solve_that_proves_nothing_ends_with_the_search(monkeypatch: pytest.Mo
     assert m.status_ == OPTIMAL
     assert any(line.startswith("neighbourhood search: objective 14.0 (was 16.0)") for line in said)
     assert check_plan(m.plan_, p, Policy(band=None)) == []
+
+
+def test_the_polish_after_a_split_round_leaves_the_search_its_share(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Once a plan is in hand, the polish after a split round gets half the time left *before*
+    the neighbourhood search's reserve, not half of all that is left (here the one round returns
+    the split travel optimum at once, so about 10 s are left: 4.5 s at most, not 5)."""
+    import zoning.model as model
+
+    p = two_piece_line()
+    m = ZoningModel(p, Policy(band=None), SolveOptions(contiguity_method="cuts", time_limit_s=10))
+    split_plan = pd.Series(dict(zip("abcdefgh", "AAHHAAHH", strict=True)))  # A and H both in two pieces
+
+    def split_round(self, time_limit_s, gap, warm):
+        self.found = []
+        return model._RoundResult(m._warm_values(split_plan), False, False, 6.5, 6.5, 100.0)
+
+    budgets: list[float] = []
+    polish = model.ZoningModel._polish
+
+    def recorded(self, plans, best, time_limit_s, **kw):
+        budgets.append(time_limit_s)
+        return polish(self, plans, best, time_limit_s, **kw)
+
+    monkeypatch.setattr(model._HighsRounds, "solve", split_round)
+    monkeypatch.setattr(model.ZoningModel, "_polish", recorded)
+    # no bound and no plan before the rounds but the start (16), so a round runs
+    monkeypatch.setattr(model.ZoningModel, "_root_cuts", lambda self, *a: (-np.inf, None))
+    monkeypatch.setattr(model.heuristic, "region_grow", lambda inst: None)
+    m.solve(warm_start=pd.Series(dict(zip("abcdefgh", "AHHHHHHH", strict=True))))
+    reserve = model.LNS_SHARE * 10
+    assert budgets and all(0 < b <= 0.5 * (10 - reserve) + 1e-9 for b in budgets)
+    assert m.objective_ == pytest.approx(14.0)  # the polish (or the search) still finds the optimum
+    assert check_plan(m.plan_, p, Policy(band=None)) == []

@@ -808,14 +808,19 @@ class ZoningModel:
         # the last share of the time goes to the neighbourhood search when no round proves a plan
         lns_reserve = LNS_SHARE * self.options.time_limit_s \
             if self.policy.contiguity and self.options.solver == "highs" else 0.0
+
+        def time_left() -> float:
+            """Seconds left for the rounds and the heuristics between them (once there is a plan,
+            the neighbourhood search's share is not theirs)."""
+            left = self.options.time_limit_s - (time.perf_counter() - start)
+            return left - lns_reserve if best is not None else left
+
         may_cap = True
         # seconds a round ran past its limit (the solver checks its clock only between steps,
         # and not in presolve): later rounds get that much less, so the solve ends near its limit
         overrun = 0.0
         while True:
-            remaining = self.options.time_limit_s - (time.perf_counter() - start)
-            if best is not None:
-                remaining -= lns_reserve
+            remaining = time_left()
             if remaining <= 0.05 or (best is not None and remaining - overrun <= 0.05):
                 break
             if best is not None and self._gap(best_obj, bound) <= target:
@@ -897,9 +902,7 @@ class ZoningModel:
             if not fresh:
                 log.warning("zones are split but no new separator cut was found; stopping the rounds")
                 break
-            remaining = self.options.time_limit_s - (time.perf_counter() - start)
-            if best is not None:
-                remaining -= lns_reserve  # the neighbourhood search's share is not the polish's
+            remaining = time_left()
             if remaining > 1.0:
                 # near the split plan and the incumbent (or, before there is one, the grown plan,
                 # contiguous but breaking some rule: its pairs give the search room to join pieces)
@@ -922,9 +925,7 @@ class ZoningModel:
                                                                    self.problem.home_unit):
                 repaired = heuristic.to_series(inst, grown)
             if not split_pieces(repaired, self.problem.neighbours, self.problem.home_unit):
-                remaining = self.options.time_limit_s - (time.perf_counter() - start)
-                if best is not None:
-                    remaining -= lns_reserve
+                remaining = time_left()
                 budget = min(0.5 * remaining, HEURISTIC_S_PER_UNIT * len(inst.units))
                 found = self._reach_plan(inst, heuristic.from_series(inst, repaired), seed=self.rounds_,
                                          recombine=best is None, time_limit_s=max(budget, 0.05))
