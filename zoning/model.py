@@ -769,6 +769,10 @@ class ZoningModel:
         cutting = self.policy.contiguity and self.options.contiguity_method == "cuts"
         rounding = cutting and self.options.solver == "highs"  # a plan will be rounded from the LP
 
+        def heuristic_line() -> str:
+            return (f"heuristic plan: objective {best_obj:.1f}" if best is not None
+                    else "heuristic found no plan meeting every rule")
+
         def reach_from_grown() -> None:
             if grown is None:
                 return
@@ -784,8 +788,7 @@ class ZoningModel:
             if best is None and not rounding:
                 reach_from_grown()
             if progress:
-                progress(f"heuristic plan: objective {best_obj:.1f}" if best is not None
-                         else "heuristic found no plan meeting every rule" if not rounding
+                progress(heuristic_line() if best is not None or not rounding
                          else "grown zones break some rule; a plan is first sought from the LP")
         layout = self.layout()
         engine = _HighsRounds(self) if self.options.solver == "highs" else None
@@ -803,8 +806,7 @@ class ZoningModel:
             # annealing the grown zones (skipped above: the LP usually rounds to a better plan)
             reach_from_grown()
             if progress:
-                progress(f"heuristic plan: objective {best_obj:.1f}" if best is not None
-                         else "heuristic found no plan meeting every rule")
+                progress(heuristic_line())
         # the last share of the time goes to the neighbourhood search when no round proves a plan
         lns_reserve = LNS_SHARE * self.options.time_limit_s \
             if self.policy.contiguity and self.options.solver == "highs" else 0.0
