@@ -406,3 +406,79 @@ def test_grown_zones_are_annealed_only_when_the_lp_does_not_round_to_a_plan(
     assert m.status_ == OPTIMAL
     assert m.objective_ == pytest.approx(18.0)  # A = {a, b, c} or H = {f, g, h}: 18 either way
     assert check_plan(m.plan_, p, policy) == []
+
+
+def test_flow_rows_keep_a_zone_whole_without_any_cut() -> None:
+    """With flow rows for both schools the first solve, with no cut at all, is the contiguous
+    optimum (14), not the travel optimum in two-unit pieces (6.5)."""
+    p = two_piece_line()
+    m = ZoningModel(p, Policy(band=None), SolveOptions(contiguity_method="cuts"))
+    engine = _HighsRounds(m)
+    rows = engine.h.getNumRow()
+    for s in ("A", "H"):
+        engine.add_flow(p.schools.get_loc(s), m._most_units(s))
+    # per school (A's allowed units a..g, H's b..h): 11 arcs (none into the school's unit), two
+    # rows each, and a balance row for each of the other six units
+    assert engine.h.getNumRow() - rows == 2 * (2 * 11 + 6)
+    result = engine.solve(10.0, 1e-4, None)
+    assert result.objective == pytest.approx(14.0)
+    assert m._plan_from(result.values).to_dict() == dict(zip("abcdefgh", "AAHHHHHH", strict=True))
+    assert engine.found and all(
+        not plan_cuts(engine.layout, engine.layout.assignment(engine.pair_values(x)))[0] for x in engine.found)
+
+
+def test_a_start_gets_flow_values_along_a_tree_of_each_flowed_zone() -> None:
+    """Known answer on the line: H's unit h sends 5 units to g, 4 on to f, ... 1 to c; A is not
+    flowed; a start with these values is taken as it is (HiGHS's first plan is the start)."""
+    p = two_piece_line()
+    m = ZoningModel(p, Policy(band=None), SolveOptions(contiguity_method="cuts"))
+    engine = _HighsRounds(m)
+    engine.add_flow(p.schools.get_loc("H"), m._most_units("H"))
+    plan = pd.Series(dict(zip("abcdefgh", "AAHHHHHH", strict=True)))
+    warm = m._warm_values(plan)
+    values = [float(warm.get(n, 0.0)) for n in engine.names]
+    engine._flow_values(values)
+    unit = {u: i for i, u in enumerate(p.units)}
+    flows = {name: v for name, v in zip(engine.names, values, strict=True) if name.startswith("flow_") and v}
+    h = p.schools.get_loc("H")
+    assert flows == {f"flow_{h}_{unit[a]}_{unit[b]}": float(n) for a, b, n in
+                     [("h", "g", 5), ("g", "f", 4), ("f", "e", 3), ("e", "d", 2), ("d", "c", 1)]}
+    result = engine.solve(10.0, 1e-4, warm)
+    assert result.objective == pytest.approx(14.0)
+    first = engine.layout.assignment(engine.pair_values(engine.found[0]))
+    assert [p.schools[s] for s in first] == list("AAHHHHHH")
+
+
+def test_most_units_a_zone_can_hold() -> None:
+    """Units of 1 student: A's 10 seats hold all 7 of its allowed units (a to g); 3 seats hold
+    3; at 70% of 10 seats, with H's units of 1, 2, 3, 4, ... students (fewest first),
+    1 + 2 + 3 = 6 <= 7: three."""
+    p = two_piece_line()
+    assert ZoningModel(p, Policy(band=None))._most_units("A") == 7
+    p.capacity = pd.Series({"A": 3, "H": 10})
+    assert ZoningModel(p, Policy(band=None))._most_units("A") == 3
+    p.students = pd.Series([4.0, 3, 2, 1, 4, 4, 4, 4], index=p.units)
+    assert ZoningModel(p, Policy(band=None, max_utilization=0.7))._most_units("H") == 3
+
+
+def test_near_rounds_find_the_whole_optimum_on_the_pairs_near_an_lp_point() -> None:
+    """At the LP point A = {a, b, c, d}, H = {e, f, g, h} each unit keeps its school and its
+    neighbours': b and c may no longer join H, nor f and g join A (10 of 14 pairs). Without the
+    neighbour rows the restricted travel optimum sends e alone to A, across d (14); its cuts
+    give the contiguous optimum on these pairs, 18 (d and e both to A or both to H); the cuts
+    go to the full model too."""
+    p = two_piece_line()
+    m = ZoningModel(p, Policy(band=None), SolveOptions(contiguity_method="cuts", neighbour_rows=False))
+    engine = _HighsRounds(m)
+    layout = m.layout()
+    at = dict(zip("abcdefgh", "AAAAHHHH", strict=True))
+    point = np.array([1.0 if at[u] == s else 0.0 for u, s in zip(m.pairs["geoid"], m.pairs["school_id"],
+                                                                  strict=True)])
+    rows = engine.h.getNumRow()
+    cuts: list = []
+    said: list[str] = []
+    plans = m._near_rounds(engine, layout, point, cuts, None, 20.0, said.append)
+    assert said == ["near rounds on 10 of 14 pairs: 2 rounds, whole plan 18.0"]
+    assert min(m.evaluate(plan) for plan in plans) == pytest.approx(18.0)
+    assert all(check_plan(plan, p, Policy(band=None)) == [] for plan in plans)
+    assert cuts and m.cuts_ == len(cuts) and engine.h.getNumRow() - rows == len(cuts)

@@ -12,9 +12,11 @@ that is not the home unit needs a neighbour in the zone (added up front); separa
 :mod:`.separation`) are found by max-flow at the LP relaxation's fractional points and from
 every split plan the solver meets, and the program is re-solved until no zone is split. Every
 cut is valid for all contiguous plans, so each solve's bound is a bound on the true problem.
-With HiGHS one model is kept and grows by rows; split plans are polished into contiguous ones
-by a small exact flow model over nearby pairs, and repaired and annealed; the tightened LP
-relaxation is rounded into a start plan. When the rounds prove no plan, the end of the time
+With HiGHS one model is kept and grows by rows; a zone that splits in a round where few do
+gets flow rows that keep it whole exactly from then on; split plans are polished into
+contiguous ones by a small exact flow model over nearby pairs, and repaired and annealed; the
+tightened LP relaxation is rounded into a start plan, and when that plan is far from the LP
+bound, cut rounds on the pairs near the LP optimum seek a better one first. When the rounds prove no plan, the end of the time
 limit goes to re-drawing a few touching zones at a time exactly (:mod:`.lns`).
 """
 
@@ -85,6 +87,18 @@ POLISH_SHARE = 0.25
 #: Share of the time left that a round may take while no plan in hand is proven (so its split
 #: plan can still be polished); after a shortened round returns a whole plan, rounds run uncut.
 FIRST_ROUND_SHARE = 0.4
+#: When the plan in hand is more than this gap above the tightened LP bound (or there is none),
+#: cut rounds on the pairs near the LP optimum seek a whole plan first, for at most a share of
+#: the time limit (:meth:`ZoningModel._near_rounds`); pairs count as used above the tolerance.
+NEAR_GAP = 0.03
+NEAR_SHARE = 0.1
+NEAR_TOLERANCE = 1e-6
+#: A round whose plan splits at most this many zones makes those zones exactly contiguous in
+#: the rounds after it (flow rows, :meth:`_HighsRounds.add_flow`), for at most this many
+#: schools in all: a zone that splits where the rounds' plans meet few splits tends to split
+#: again, in another place, round after round.
+FLOW_SPLIT_ZONES = 2
+FLOW_SCHOOLS_MAX = 4
 
 
 @dataclass
@@ -361,11 +375,14 @@ class _HighsRounds:
         self.highspy = highspy
         prog = model._program()
         self.h = new_highs(model.options.threads)
-        self.solves = 0
         order = prog.to_highs(self.h)
+        self.built_rows = len(prog.rows)
         self.names = [prog.names[j] for j in order]
         where = np.argsort(order)  # HiGHS position of each program column
         self.columns = where[:len(model.pairs)].astype(np.int64)  # x_k come first
+        self.layout = model.layout()
+        # schools given flow rows: their arcs (unit positions) and the HiGHS column of the first
+        self.flows: dict[int, tuple[list[tuple[int, int]], int]] = {}
         self.found: list[np.ndarray] = []
         self.h.setCallback(self._on_solution, None)
 
@@ -376,6 +393,69 @@ class _HighsRounds:
     def add_cuts(self, cuts: Sequence[Cut]) -> None:
         """Add rows ``x[k] - sum x[seps] <= 0`` (pair positions)."""
         add_cut_rows(self.h, cuts, self.columns)
+
+    def add_flow(self, school: int, most_units: int) -> None:
+        """Make one school's zone exactly contiguous: single-commodity flow rows, as in
+        :meth:`ZoningModel._add_flow`, over the units allowed for it. The school's unit sends one
+        unit of flow to every other unit of the zone; ``most_units`` (the most units the zone can
+        hold) bounds the flow on an arc."""
+        hs, h, lay = self.highspy, self.h, self.layout
+        if school in self.flows:
+            return
+        pair = {int(lay.unit_of[k]): int(self.columns[k]) for k in lay.by_school[school]}
+        home = int(lay.home[school])
+        arcs = [(u, w) for u in sorted(pair) for w in lay.nbrs[u] if w in pair and w != home]
+        big = float(max(min(most_units, len(pair)) - 1, 0))
+        first = int(h.getNumCol())
+        n = len(arcs)
+        h.addVars(n, np.zeros(n), np.full(n, big))
+        self.names += [f"flow_{school}_{u}_{w}" for u, w in arcs]
+        starts, index, value = [], [], []
+        inflow: dict[int, list[int]] = {u: [] for u in pair}
+        outflow: dict[int, list[int]] = {u: [] for u in pair}
+        for e, (u, w) in enumerate(arcs):
+            for end in (u, w):  # flow only between units of the zone
+                starts.append(len(index))
+                index += [first + e, pair[end]]
+                value += [1.0, -big]
+            outflow[u].append(first + e)
+            inflow[w].append(first + e)
+        lower = [-hs.kHighsInf] * len(starts)
+        for u in sorted(pair):
+            if u == home:
+                continue
+            starts.append(len(index))  # what flows in and stays: one unit when u is in the zone
+            index += inflow[u] + outflow[u] + [pair[u]]
+            value += [1.0] * len(inflow[u]) + [-1.0] * len(outflow[u]) + [-1.0]
+            lower.append(0.0)
+        m = len(starts)
+        h.addRows(m, np.array(lower), np.zeros(m), len(index), np.array(starts, dtype=np.int32),
+                  np.array(index, dtype=np.int32), np.array(value, dtype=float))
+        self.flows[school] = (arcs, first)
+
+    def _flow_values(self, values: list[float]) -> None:
+        """Fill in, in place, the flow columns of a start given by its pair columns: along a
+        tree of each flowed zone grown from the school's unit, an arc carries the units beyond
+        it."""
+        lay = self.layout
+        x = np.asarray(values)[self.columns]
+        assign = lay.assignment(x)
+        for school, (arcs, first) in self.flows.items():
+            zone = set(np.nonzero(assign == school)[0].tolist())
+            home = int(lay.home[school])
+            parent = {home: home}
+            order = [home]
+            for u in order:  # breadth first, within the zone
+                for w in lay.nbrs[u]:
+                    if w in zone and w not in parent:
+                        parent[w] = u
+                        order.append(w)
+            beyond = dict.fromkeys(order, 1)
+            for w in reversed(order[1:]):
+                beyond[parent[w]] += beyond[w]
+            column = {arc: first + e for e, arc in enumerate(arcs)}
+            for w in order[1:]:
+                values[column[(parent[w], w)]] = float(beyond[w])
 
     def pair_values(self, col_value: Sequence[float] | np.ndarray) -> np.ndarray:
         return np.asarray(col_value, dtype=float)[self.columns]
@@ -399,15 +479,17 @@ class _HighsRounds:
         t0 = time.perf_counter()
         h.setOptionValue("time_limit", max(time_limit_s, 0.01))
         h.setOptionValue("mip_rel_gap", gap)
-        # HiGHS may restart the root after fixing columns there only in the first solve: later
-        # ones carry a round's cut rows, and a restart repeats presolve and the root cut loop over
-        # them for little (Cambridge at +/-5 points: the last round's proof from the optimum 3.6-5.6 s
-        # instead of 10.8-11.2 s), while the first solve gains by it (S: 0.19 s instead of 0.3 s)
-        h.setOptionValue("mip_allow_restart", self.solves == 0)
-        self.solves += 1
+        # HiGHS may restart the root after fixing columns there only while the program has no
+        # rows added: a restart repeats presolve and the root cut loop over cut rows for little
+        # (Cambridge at +/-5 points: the last round's proof from the optimum 3.6-5.6 s instead of
+        # 10.8-11.2 s), while a program as built gains by it (S: 0.19 s instead of 0.3 s)
+        h.setOptionValue("mip_allow_restart", h.getNumRow() == self.built_rows)
         if warm:
             sol = hs.HighsSolution()
-            sol.col_value = [float(warm.get(n, 0.0)) for n in self.names]
+            values = [float(warm.get(n, 0.0)) for n in self.names]
+            if self.flows:
+                self._flow_values(values)
+            sol.col_value = values
             sol.value_valid = True
             h.setSolution(sol)
         self.found = []
@@ -730,9 +812,12 @@ class ZoningModel:
         """Solve to the gap tolerance or the time limit, cutting split zones until none is split.
 
         With HiGHS, one model is kept for the whole solve: the LP relaxation is first tightened
-        with separator cuts found by max-flow at its fractional points, then the integer program
-        is solved; every plan HiGHS meets on the way is tested, contiguous ones are kept as
-        incumbents and split ones give cuts, which are added as rows before the next round.
+        with separator cuts found by max-flow at its fractional points and rounded into a plan
+        (sought first by cut rounds on the pairs near the LP optimum when that plan is more than
+        :data:`NEAR_GAP` above the bound), then the integer program is solved; every plan HiGHS
+        meets on the way is tested, contiguous ones are kept as incumbents and split ones give
+        cuts, which are added as rows before the next round; a zone split in a round where at
+        most :data:`FLOW_SPLIT_ZONES` are gets flow rows, exact contiguity, for the rounds after.
         Split plans are also repaired and annealed into contiguous ones (merging and splitting
         zone pairs when annealing reaches no plan). Every round's program
         is a relaxation of the true problem, so the best of their dual bounds is a valid bound
@@ -802,6 +887,11 @@ class ZoningModel:
                     offer(rounded)
                     if progress and best_obj < before:
                         progress(f"rounded LP plan: objective {best_obj:.1f}")
+            if lp_point is not None and (best is None or self._gap(best_obj, lp_bound) > NEAR_GAP):
+                for plan in self._near_rounds(engine, layout, lp_point, cuts, best,
+                                              NEAR_SHARE * self.options.time_limit_s,
+                                              progress):
+                    offer(plan)
         if best is None and rounding:
             # annealing the grown zones (skipped above: the LP usually rounds to a better plan)
             reach_from_grown()
@@ -880,15 +970,23 @@ class ZoningModel:
                 else:
                     offer(heuristic.to_series(inst, assign))
             candidate = self._plan_from(last.values)
+            flowed: list[str] = []
             split = split_pieces(candidate, self.problem.neighbours, self.problem.home_unit) \
                 if self.policy.contiguity else {}
             if split and cutting:
                 new_cuts += separation.plan_cuts(layout, heuristic.from_series(inst, candidate))[0]
+                if engine is not None and len(split) <= FLOW_SPLIT_ZONES \
+                        and len(engine.flows) + len(split) <= FLOW_SCHOOLS_MAX:
+                    flowed = sorted(split)
+                    for school in flowed:
+                        engine.add_flow(self.problem.schools.get_loc(school), self._most_units(school))
             known = set(cuts)
             fresh = [c for c in dict.fromkeys(new_cuts) if c not in known]
             if progress:
                 progress(f"round {self.rounds_}: objective {last.objective:.1f}, bound {bound:.1f},"
                          f" {sum(len(v) for v in split.values())} split pieces, {len(fresh)} new cuts")
+                if flowed:
+                    progress(f"zones kept whole exactly from now on: {', '.join(flowed)}")
             # cuts from split plans met on the way count even when the round's own plan is whole
             cuts += fresh
             self.cuts_ += len(fresh)
@@ -1036,6 +1134,78 @@ class ZoningModel:
                 return None
             improved = found
         return heuristic.to_series(inst, improved)
+
+    def _most_units(self, school: str) -> int:
+        """The most units a school's zone can hold within its maximum utilization (its allowed
+        units with the fewest students first)."""
+        students = self.problem.students.reindex(self.pairs.loc[self.pairs["school_id"] == school, "geoid"])
+        room = self.policy.max_utilization * float(self.problem.capacity[school])
+        return int((np.cumsum(np.sort(students.to_numpy(dtype=float))) <= room + 1e-9).sum())
+
+    def _near_rounds(self, engine: _HighsRounds, layout: separation.Layout, point: np.ndarray,
+                     cuts: list[Cut], best: pd.Series | None, time_limit_s: float,
+                     progress: Callable[[str], None] | None) -> list[pd.Series]:
+        """Whole plans from cut rounds on the pairs near an LP point: each unit may take the
+        schools that it or a neighbour has above :data:`NEAR_TOLERANCE` in ``point``.
+
+        The restricted program is solved, the plans met are cut as in the full rounds, until
+        its plan is whole or the time is out. Every cut found is valid for the full program, so
+        it is added to ``cuts`` and to ``engine`` too. Returns the whole plans met (plans of the
+        restricted program: they obey every rule).
+        """
+        start = time.perf_counter()
+        near: list[set[int]] = [set() for _ in range(layout.n_units)]
+        for k in np.nonzero(point > NEAR_TOLERANCE)[0].tolist():
+            u = int(layout.unit_of[k])
+            for w in [u, *layout.nbrs[u]]:
+                near[w].add(int(layout.school_of[k]))
+        keep = np.array([int(s) in near[int(u)] for u, s in zip(layout.unit_of, layout.school_of, strict=True)])
+        if keep.all():
+            return []
+        sub = copy.copy(self)
+        sub.pairs = self.pairs[keep].reset_index(drop=True)
+        sub._pair_cache = sub._rules_cache = None
+        renumber = np.full(len(keep), -1)
+        renumber[keep] = np.arange(int(keep.sum()))
+
+        def restricted(found: Sequence[Cut]) -> list[Cut]:  # a dropped pair is 0 there
+            return [(int(renumber[left]), tuple(int(renumber[j]) for j in seps if renumber[j] >= 0))
+                    for left, seps in found if renumber[left] >= 0]
+
+        small = _HighsRounds(sub)
+        small.add_cuts(restricted(cuts))
+        whole: list[pd.Series] = []
+        inst = self.instance()
+        warm = sub._warm_values(best) if best is not None else None
+        rounds = 0
+        while (left := time_limit_s - (time.perf_counter() - start)) > 0.05:
+            rounds += 1
+            result = small.solve(left, self.options.gap, warm)
+            if result.values is None:
+                break  # no plan on these pairs (or none in time)
+            own = small.layout.assignment(small.pair_values([result.values[n] for n in small.names]))
+            found: list[Cut] = []
+            for assign in [small.layout.assignment(small.pair_values(v)) for v in small.found] + [own]:
+                if (assign < 0).any():
+                    continue
+                split_cuts = separation.plan_cuts(layout, assign)[0]
+                if split_cuts:
+                    found += split_cuts
+                else:
+                    whole.append(heuristic.to_series(inst, assign))
+            known = set(cuts)
+            fresh = [c for c in dict.fromkeys(found) if c not in known]
+            cuts += fresh
+            self.cuts_ += len(fresh)
+            engine.add_cuts(fresh)
+            small.add_cuts(restricted(fresh))
+            if not fresh or not separation.split_pieces(layout, own):
+                break
+        if progress:
+            best_near = min((self.evaluate(plan) for plan in whole), default=None)
+            progress(f"near rounds on {int(keep.sum())} of {len(keep)} pairs: {rounds} rounds, "
+                     + ("no whole plan" if best_near is None else f"whole plan {best_near:.1f}"))
+        return whole
 
     def _root_cuts(self, engine: _HighsRounds, layout: separation.Layout, cuts: list[Cut],
                    start: float, progress: Callable[[str], None] | None
