@@ -423,8 +423,9 @@ def test_flow_rows_keep_a_zone_whole_without_any_cut() -> None:
     result = engine.solve(10.0, 1e-4, None)
     assert result.objective == pytest.approx(14.0)
     assert m._plan_from(result.values).to_dict() == dict(zip("abcdefgh", "AAHHHHHH", strict=True))
-    assert engine.found and all(
-        not plan_cuts(engine.layout, engine.layout.assignment(engine.pair_values(x)))[0] for x in engine.found)
+    lay = engine.layout
+    assert engine.found and all(not plan_cuts(lay, lay.assignment(engine.pair_values(x)))[0]
+                                for x in engine.found)
 
 
 def test_a_start_gets_flow_values_along_a_tree_of_each_flowed_zone() -> None:

@@ -16,8 +16,9 @@ With HiGHS one model is kept and grows by rows; a zone that splits in a round wh
 gets flow rows that keep it whole exactly from then on; split plans are polished into
 contiguous ones by a small exact flow model over nearby pairs, and repaired and annealed; the
 tightened LP relaxation is rounded into a start plan, and when that plan is far from the LP
-bound, cut rounds on the pairs near the LP optimum seek a better one first. When the rounds prove no plan, the end of the time
-limit goes to re-drawing a few touching zones at a time exactly (:mod:`.lns`).
+bound, cut rounds on the pairs near the LP optimum seek a better one first. When the rounds
+prove no plan, the end of the time limit goes to re-drawing a few touching zones at a time
+exactly (:mod:`.lns`).
 """
 
 from __future__ import annotations
@@ -1159,7 +1160,8 @@ class ZoningModel:
             u = int(layout.unit_of[k])
             for w in [u, *layout.nbrs[u]]:
                 near[w].add(int(layout.school_of[k]))
-        keep = np.array([int(s) in near[int(u)] for u, s in zip(layout.unit_of, layout.school_of, strict=True)])
+        keep = np.array([int(s) in near[int(u)]
+                         for u, s in zip(layout.unit_of, layout.school_of, strict=True)])
         if keep.all():
             return []
         sub = copy.copy(self)
