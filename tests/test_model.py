@@ -483,3 +483,23 @@ def test_near_rounds_find_the_whole_optimum_on_the_pairs_near_an_lp_point() -> N
     assert min(m.evaluate(plan) for plan in plans) == pytest.approx(18.0)
     assert all(check_plan(plan, p, Policy(band=None)) == [] for plan in plans)
     assert cuts and m.cuts_ == len(cuts) and engine.h.getNumRow() - rows == len(cuts)
+
+
+def test_near_rounds_give_nothing_when_the_near_pairs_admit_no_plan() -> None:
+    """Four seats per school: at the LP point A = {a, b}, H = {c, ..., h}, units d to h keep only
+    H (five units, one student each: over H's seats), so the restricted program is infeasible
+    though the full one is not (A = {a, b, c, d}, H = {e, f, g, h})."""
+    p = two_piece_line()
+    p.capacity = pd.Series({"A": 4, "H": 4})
+    m = ZoningModel(p, Policy(band=None), SolveOptions(contiguity_method="cuts"))
+    engine = _HighsRounds(m)
+    at = dict(zip("abcdefgh", "AAHHHHHH", strict=True))
+    point = np.array([1.0 if at[u] == s else 0.0 for u, s in zip(m.pairs["geoid"], m.pairs["school_id"],
+                                                                  strict=True)])
+    cuts: list = []
+    said: list[str] = []
+    assert m._near_rounds(engine, m.layout(), point, cuts, None, 20.0, said.append) == []
+    assert said == ["near rounds on 10 of 14 pairs: 1 rounds, no whole plan"]
+    assert cuts == [] and m.cuts_ == 0
+    full = m.solve()
+    assert full.status_ == OPTIMAL and full.plan_.to_dict() == dict(zip("abcdefgh", "AAAAHHHH", strict=True))
