@@ -503,3 +503,42 @@ def test_near_rounds_give_nothing_when_the_near_pairs_admit_no_plan() -> None:
     assert cuts == [] and m.cuts_ == 0
     full = m.solve()
     assert full.status_ == OPTIMAL and full.plan_.to_dict() == dict(zip("abcdefgh", "AAAAHHHH", strict=True))
+
+
+def test_zones_split_in_a_round_are_kept_whole_exactly_in_the_rounds_after() -> None:
+    """A 6 x 6 grid, three schools, a +/-5 point band: the first round's plan splits two zones,
+    which get flow rows; the next round proves the same optimum as the flow model of every zone."""
+    p = random_problem(0, 6, 3)
+    policy = Policy(band=0.05, max_utilization=1.0)
+    said: list[str] = []
+    m = ZoningModel(p, policy, SolveOptions(contiguity_method="cuts", time_limit_s=60))
+    m.solve(progress=said.append)
+    assert "zones kept whole exactly from now on: S1, S2" in said
+    flow = ZoningModel(p, policy, SolveOptions(contiguity_method="flow", time_limit_s=60)).solve()
+    assert m.status_ == OPTIMAL and flow.status_ == OPTIMAL
+    assert m.objective_ == pytest.approx(flow.objective_, rel=2e-4)
+    assert check_plan(m.plan_, p, policy) == []
+
+
+def test_highs_may_restart_its_root_only_while_no_row_has_been_added() -> None:
+    """A restart repeats presolve and the root cut loop over every cut row: allowed in a solve
+    of the program as built, not once cuts (or flow rows) are in."""
+
+    def restarts(engine: _HighsRounds) -> bool:
+        _, allowed = engine.h.getOptionValue("mip_allow_restart")  # (status, value)
+        return allowed
+    p = two_piece_line()
+    m = ZoningModel(p, Policy(band=None), SolveOptions(contiguity_method="cuts"))
+    engine = _HighsRounds(m)
+    engine.solve(10.0, 1e-4, None)
+    assert restarts(engine) is True
+    again = engine.solve(10.0, 1e-4, None)  # still as built: a solve again may restart
+    assert restarts(engine) is True and again.objective == pytest.approx(6.5)
+    layout = m.layout()
+    engine.add_cuts(plan_cuts(layout, layout.assignment(engine.pair_values(engine.found[-1])))[0])
+    engine.solve(10.0, 1e-4, None)
+    assert restarts(engine) is False
+    flowed = _HighsRounds(m)
+    flowed.add_flow(p.schools.get_loc("A"), m._most_units("A"))
+    flowed.solve(10.0, 1e-4, None)
+    assert restarts(flowed) is False
