@@ -506,14 +506,16 @@ def test_near_rounds_give_nothing_when_the_near_pairs_admit_no_plan() -> None:
 
 
 def test_zones_split_in_a_round_are_kept_whole_exactly_in_the_rounds_after() -> None:
-    """A 6 x 6 grid, three schools, a +/-5 point band: the first round's plan splits two zones,
-    which get flow rows; the next round proves the same optimum as the flow model of every zone."""
+    """A 6 x 6 grid, three schools, a +/-5 point band: the first round stops at a plan below the
+    near rounds' plan that splits two zones, which get flow rows; the next round proves the same
+    optimum as the flow model of every zone."""
     p = random_problem(0, 6, 3)
     policy = Policy(band=0.05, max_utilization=1.0)
     said: list[str] = []
     m = ZoningModel(p, policy, SolveOptions(contiguity_method="cuts", time_limit_s=60))
     m.solve(progress=said.append)
-    assert "zones kept whole exactly from now on: S1, S2" in said
+    stopped = said.index("zones kept whole exactly from now on: S1, S2") - 1
+    assert said[stopped].startswith("round 1, stopped at a split plan below the best: objective 2774.2")
     flow = ZoningModel(p, policy, SolveOptions(contiguity_method="flow", time_limit_s=60)).solve()
     assert m.status_ == OPTIMAL and flow.status_ == OPTIMAL
     assert m.objective_ == pytest.approx(flow.objective_, rel=2e-4)
@@ -542,3 +544,26 @@ def test_highs_may_restart_its_root_only_while_no_row_has_been_added() -> None:
     flowed.add_flow(p.schools.get_loc("A"), m._most_units("A"))
     flowed.solve(10.0, 1e-4, None)
     assert restarts(flowed) is False
+
+
+def test_a_round_stops_at_the_first_plan_asked_for_and_the_next_runs_to_its_end() -> None:
+    """``stop_at`` is asked about each plan HiGHS meets; once it holds the solve stops (not
+    proven, the plan in hand kept); HiGHS keeps no stop for the solves after. (The 6 x 6 grid at
+    +/-5 points, no cut yet: HiGHS meets a plan before it proves its optimum.)"""
+    p = random_problem(0, 6, 3)
+    m = ZoningModel(p, Policy(band=0.05, max_utilization=1.0), SolveOptions(contiguity_method="cuts"))
+    engine = _HighsRounds(m)
+    asked: list[float] = []
+
+    def first(x: np.ndarray, objective: float) -> bool:
+        asked.append(objective)
+        assert x.shape == (len(m.pairs),)
+        return True
+
+    stopped = engine.solve(10.0, 1e-4, None, stop_at=first)
+    assert stopped.interrupted and not stopped.proven and len(asked) == 1
+    assert stopped.values is not None and stopped.objective == pytest.approx(asked[0])
+    for stop_at in (None, lambda x, objective: False):
+        again = engine.solve(10.0, 1e-4, None, stop_at=stop_at)
+        assert again.proven and not again.interrupted
+        assert again.objective < stopped.objective - 1.0

@@ -360,6 +360,7 @@ class _RoundResult:
     objective: float | None
     bound: float | None
     seconds: float
+    interrupted: bool = False  # stopped at a plan the caller asked to stop at
 
 
 class _HighsRounds:
@@ -385,11 +386,21 @@ class _HighsRounds:
         # schools given flow rows: their arcs (unit positions) and the HiGHS column of the first
         self.flows: dict[int, tuple[list[tuple[int, int]], int]] = {}
         self.found: list[np.ndarray] = []
-        self.h.setCallback(self._on_solution, None)
+        self.stop_at: Callable[[np.ndarray, float], bool] | None = None
+        self.stopping = False
+        self.h.setCallback(self._on_event, None)
 
-    def _on_solution(self, kind: object, message: str, data_out: object, data_in: object,
-                     user: object) -> None:
-        self.found.append(np.array(data_out.mip_solution, dtype=float))  # type: ignore[attr-defined]
+    def _on_event(self, kind: object, message: str, data_out: object, data_in: object,
+                  user: object) -> None:
+        """Keep every plan HiGHS finds; ask it to stop once :attr:`stop_at` holds for one."""
+        if kind == self.highspy.cb.HighsCallbackType.kCallbackMipInterrupt:
+            data_in.user_interrupt = self.stopping  # type: ignore[attr-defined]  # (HiGHS keeps a set flag)
+            return
+        values = np.array(data_out.mip_solution, dtype=float)  # type: ignore[attr-defined]
+        self.found.append(values)
+        if self.stop_at is not None and not self.stopping:
+            objective = float(data_out.objective_function_value)  # type: ignore[attr-defined]
+            self.stopping = self.stop_at(self.pair_values(values), objective)
 
     def add_cuts(self, cuts: Sequence[Cut]) -> None:
         """Add rows ``x[k] - sum x[seps] <= 0`` (pair positions)."""
@@ -474,8 +485,11 @@ class _HighsRounds:
             return None
         return float(h.getInfo().objective_function_value), self.pair_values(h.getSolution().col_value)
 
-    def solve(self, time_limit_s: float, gap: float, warm: dict[str, float] | None) -> _RoundResult:
-        """Solve the integer program as it stands; plans met on the way go to :attr:`found`."""
+    def solve(self, time_limit_s: float, gap: float, warm: dict[str, float] | None, *,
+              stop_at: Callable[[np.ndarray, float], bool] | None = None) -> _RoundResult:
+        """Solve the integer program as it stands; plans met on the way go to :attr:`found`.
+        ``stop_at(pair values, objective)``, if given, is asked about each of them: the solve
+        stops once it holds for one (its bound is still valid)."""
         hs, h = self.highspy, self.h
         t0 = time.perf_counter()
         h.setOptionValue("time_limit", max(time_limit_s, 0.01))
@@ -494,11 +508,18 @@ class _HighsRounds:
             sol.value_valid = True
             h.setSolution(sol)
         self.found = []
-        h.startCallback(hs.cb.HighsCallbackType.kCallbackMipSolution)
+        self.stop_at, self.stopping = stop_at, False
+        events = [hs.cb.HighsCallbackType.kCallbackMipSolution]
+        if stop_at is not None:
+            events.append(hs.cb.HighsCallbackType.kCallbackMipInterrupt)
+        for event in events:
+            h.startCallback(event)
         try:
             h.run()
         finally:
-            h.stopCallback(hs.cb.HighsCallbackType.kCallbackMipSolution)
+            for event in events:
+                h.stopCallback(event)
+            self.stop_at = None
         seconds = time.perf_counter() - t0
         status = h.getModelStatus()
         if status in (hs.HighsModelStatus.kInfeasible, hs.HighsModelStatus.kUnboundedOrInfeasible):
@@ -508,7 +529,8 @@ class _HighsRounds:
         values = dict(zip(self.names, h.getSolution().col_value, strict=True)) if has_plan else None
         bound = float(info.mip_dual_bound) if math.isfinite(info.mip_dual_bound) else None
         return _RoundResult(values, status == hs.HighsModelStatus.kOptimal, False,
-                            float(info.objective_function_value) if has_plan else None, bound, seconds)
+                            float(info.objective_function_value) if has_plan else None, bound, seconds,
+                            interrupted=status == hs.HighsModelStatus.kInterrupt and self.stopping)
 
 
 class _Rules:
@@ -908,6 +930,18 @@ class ZoningModel:
             left = self.options.time_limit_s - (time.perf_counter() - start)
             return left - lns_reserve if best is not None else left
 
+        def splits_few_zones(x: np.ndarray, objective: float) -> bool:
+            """Whether a plan HiGHS meets beats the plan in hand by splitting zones that flow rows
+            could still keep whole: the round then stops there, as solving on would only prove a
+            relaxed optimum that those rows remove."""
+            if best is None or objective >= best_obj - 1e-9 * max(1.0, abs(best_obj)):
+                return False
+            assign = layout.assignment(x)
+            if (assign < 0).any():
+                return False
+            zones = {school for school, _, _ in separation.split_pieces(layout, assign)}
+            return 0 < len(zones) <= FLOW_SPLIT_ZONES and len(engine.flows) + len(zones) <= FLOW_SCHOOLS_MAX
+
         may_cap = True
         # seconds a round ran past its limit (the solver checks its clock only between steps,
         # and not in presolve): later rounds get that much less, so the solve ends near its limit
@@ -929,13 +963,14 @@ class ZoningModel:
                 limit = FIRST_ROUND_SHARE * remaining  # leave time to polish its plan
             met: list[np.ndarray] = []
             if engine is not None:
-                last = engine.solve(limit, target, warm)
+                stop_at = splits_few_zones if cutting else None
+                last = engine.solve(limit, target, warm, stop_at=stop_at)
                 if warm and last.values is not None and last.objective is not None and self.evaluate(
                         self._plan_from(last.values)) > last.objective + 1e-6 * max(1.0, abs(last.objective)):
                     # HiGHS can report a better objective than the column values it returns after a
                     # MIP start; never trust such values: solve again without the start.
                     log.info("solution values do not match the objective after a MIP start; re-solving")
-                    last = engine.solve(max(limit - last.seconds, 0.05), target, None)
+                    last = engine.solve(max(limit - last.seconds, 0.05), target, None, stop_at=stop_at)
                 met = [engine.pair_values(v) for v in engine.found]
             else:
                 prob = self._build(cuts)
@@ -984,7 +1019,8 @@ class ZoningModel:
             known = set(cuts)
             fresh = [c for c in dict.fromkeys(new_cuts) if c not in known]
             if progress:
-                progress(f"round {self.rounds_}: objective {last.objective:.1f}, bound {bound:.1f},"
+                stopped = ", stopped at a split plan below the best" if last.interrupted else ""
+                progress(f"round {self.rounds_}{stopped}: objective {last.objective:.1f}, bound {bound:.1f},"
                          f" {sum(len(v) for v in split.values())} split pieces, {len(fresh)} new cuts")
                 if flowed:
                     progress(f"zones kept whole exactly from now on: {', '.join(flowed)}")
@@ -996,11 +1032,13 @@ class ZoningModel:
             if not split:
                 offer(candidate)
                 proven = last.proven or self._gap(best_obj, bound) <= target
-                if proven or not capped:
+                if proven or not (capped or last.interrupted):
                     break
+                if last.interrupted:
+                    continue  # stopped at a split plan met before this whole one: solve on
                 may_cap = False  # a shortened round: solve on from the plan in hand, uncut
                 continue
-            if not fresh:
+            if not fresh and not flowed:
                 log.warning("zones are split but no new separator cut was found; stopping the rounds")
                 break
             remaining = time_left()
