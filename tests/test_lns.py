@@ -147,7 +147,7 @@ def test_a_solve_that_proves_nothing_ends_with_the_search(monkeypatch: pytest.Mo
     the status is read again after the search."""
     import zoning.model as model
 
-    def no_plan(self, time_limit_s, gap, warm):
+    def no_plan(self, time_limit_s, gap, warm, stop_at=None):
         return model._RoundResult(None, False, False, None, None, 0.0)
 
     monkeypatch.setattr(model._HighsRounds, "solve", no_plan)
@@ -175,7 +175,7 @@ def test_the_polish_after_a_split_round_leaves_the_search_its_share(monkeypatch:
     m = ZoningModel(p, Policy(band=None), SolveOptions(contiguity_method="cuts", time_limit_s=10))
     split_plan = pd.Series(dict(zip("abcdefgh", "AAHHAAHH", strict=True)))  # A and H both in two pieces
 
-    def split_round(self, time_limit_s, gap, warm):
+    def split_round(self, time_limit_s, gap, warm, stop_at=None):
         self.found = []
         return model._RoundResult(m._warm_values(split_plan), False, False, 6.5, 6.5, 100.0)
 
