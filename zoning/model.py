@@ -100,6 +100,11 @@ NEAR_TOLERANCE = 1e-6
 #: again, in another place, round after round.
 FLOW_SPLIT_ZONES = 2
 FLOW_SCHOOLS_MAX = 4
+#: A round stops at a plan HiGHS meets below the plan in hand when that plan splits zones that
+#: can still get flow rows and lies at most this share below the plan in hand (a plan far below
+#: it says more about the plan in hand than about the split zones: the round solves on, as it
+#: may yet meet a whole plan below).
+STOP_BELOW = 0.02
 
 
 @dataclass
@@ -934,7 +939,8 @@ class ZoningModel:
             """Whether a plan HiGHS meets beats the plan in hand by splitting zones that flow rows
             could still keep whole: the round then stops there, as solving on would only prove a
             relaxed optimum that those rows remove."""
-            if best is None or objective >= best_obj - 1e-9 * max(1.0, abs(best_obj)):
+            if best is None or objective >= best_obj - 1e-9 * max(1.0, abs(best_obj)) \
+                    or objective < (1.0 - STOP_BELOW) * best_obj:
                 return False
             assign = layout.assignment(x)
             if (assign < 0).any():
