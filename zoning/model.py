@@ -1133,16 +1133,9 @@ class ZoningModel:
             near[u] = {plan[w] for plan in plans for w in [u, *nb.get(u, [])]}
         keep = np.array([s in near[u] for u, s in
                          zip(self.pairs["geoid"], self.pairs["school_id"], strict=True)])
-        sub = copy.copy(self)
-        sub.pairs = self.pairs[keep].reset_index(drop=True)
+        sub, restricted = self._on_pairs(keep)
         sub.options = dataclasses.replace(self.options, contiguity_method="flow")
-        # the cuts found so far stay valid with fewer pairs (a dropped pair is 0) and tighten
-        # the flow model's weak LP
-        renumber = np.full(len(self.pairs), -1)
-        renumber[keep] = np.arange(int(keep.sum()))
-        kept = [(int(renumber[left]), tuple(int(renumber[j]) for j in seps if renumber[j] >= 0))
-                for left, seps in cuts if renumber[left] >= 0]
-        prob = sub._build(kept)
+        prob = sub._build(restricted(cuts))  # the cuts found so far tighten the flow model's weak LP
         warm = sub._warm_values(best) if best is not None else None
         result = sub._run(prob, time_limit_s, warm, self.options.gap, max_nodes=POLISH_NODES)
         if result.values is None:
@@ -1180,6 +1173,22 @@ class ZoningModel:
             improved = found
         return heuristic.to_series(inst, improved)
 
+    def _on_pairs(self, keep: np.ndarray) -> tuple[ZoningModel, Callable[[Sequence[Cut]], list[Cut]]]:
+        """This model on the pairs ``keep`` marks, and the map of cuts (pair positions) onto its
+        pairs: a cut stays valid with fewer pairs, as a dropped pair is 0 (it leaves the
+        separator; a cut whose unit's pair is dropped is dropped)."""
+        sub = copy.copy(self)
+        sub.pairs = self.pairs[keep].reset_index(drop=True)
+        sub._pair_cache = sub._rules_cache = None
+        renumber = np.full(len(keep), -1)
+        renumber[keep] = np.arange(int(keep.sum()))
+
+        def restricted(cuts: Sequence[Cut]) -> list[Cut]:
+            return [(int(renumber[left]), tuple(int(renumber[j]) for j in seps if renumber[j] >= 0))
+                    for left, seps in cuts if renumber[left] >= 0]
+
+        return sub, restricted
+
     def _most_units(self, school: str) -> int:
         """The most units a school's zone can hold within its maximum utilization (its allowed
         units with the fewest students first)."""
@@ -1208,16 +1217,7 @@ class ZoningModel:
                          for u, s in zip(layout.unit_of, layout.school_of, strict=True)])
         if keep.all():
             return []
-        sub = copy.copy(self)
-        sub.pairs = self.pairs[keep].reset_index(drop=True)
-        sub._pair_cache = sub._rules_cache = None
-        renumber = np.full(len(keep), -1)
-        renumber[keep] = np.arange(int(keep.sum()))
-
-        def restricted(found: Sequence[Cut]) -> list[Cut]:  # a dropped pair is 0 there
-            return [(int(renumber[left]), tuple(int(renumber[j]) for j in seps if renumber[j] >= 0))
-                    for left, seps in found if renumber[left] >= 0]
-
+        sub, restricted = self._on_pairs(keep)
         small = _HighsRounds(sub)
         small.add_cuts(restricted(cuts))
         whole: list[pd.Series] = []
