@@ -567,3 +567,34 @@ def test_a_round_stops_at_the_first_plan_asked_for_and_the_next_runs_to_its_end(
         again = engine.solve(10.0, 1e-4, None, stop_at=stop_at)
         assert again.proven and not again.interrupted
         assert again.objective < stopped.objective - 1.0
+
+
+def test_a_round_stops_only_at_a_plan_a_little_below_the_best_that_splits_few_zones(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The travel optimum AAHHAAHH (6.5) splits both zones: a round stops there when the plan in
+    hand is at most 2% above it, not when it is far above (14), nor at a whole plan, nor at a
+    plan not below the best, nor when the flow rows have no room left for both zones."""
+    import zoning.model as model
+
+    p = two_piece_line()
+    m = ZoningModel(p, Policy(band=None), SolveOptions(contiguity_method="cuts"))
+    engine = _HighsRounds(m)
+    layout = m.layout()
+
+    def x_of(text: str) -> np.ndarray:
+        at = dict(zip("abcdefgh", text, strict=True))
+        return np.array([1.0 if at[u] == s else 0.0 for u, s in zip(m.pairs["geoid"], m.pairs["school_id"],
+                                                                    strict=True)])
+
+    split, whole = x_of("AAHHAAHH"), x_of("AAHHHHHH")
+    assert m._worth_stopping(engine, layout, 6.6, split, 6.5)
+    assert not m._worth_stopping(engine, layout, 14.0, split, 6.5)  # 54% below: solve on
+    assert not m._worth_stopping(engine, layout, 6.5, split, 6.5)  # not below the best
+    assert not m._worth_stopping(engine, layout, 14.2, whole, 14.0)  # whole: no flow rows to add
+    engine.add_flow(p.schools.get_loc("A"), m._most_units("A"))
+    assert m._worth_stopping(engine, layout, 6.6, split, 6.5)  # 1 + 2 of 4 schools
+    monkeypatch.setattr(model, "FLOW_SCHOOLS_MAX", 2)
+    assert not m._worth_stopping(engine, layout, 6.6, split, 6.5)  # no room for both
+    monkeypatch.setattr(model, "FLOW_SCHOOLS_MAX", 4)
+    monkeypatch.setattr(model, "FLOW_SPLIT_ZONES", 1)
+    assert not m._worth_stopping(engine, layout, 6.6, split, 6.5)  # too many zones split

@@ -25,12 +25,13 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import logging
 import math
 import re
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Sequence, Sized
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -410,6 +411,11 @@ class _HighsRounds:
     def add_cuts(self, cuts: Sequence[Cut]) -> None:
         """Add rows ``x[k] - sum x[seps] <= 0`` (pair positions)."""
         add_cut_rows(self.h, cuts, self.columns)
+
+    def may_flow(self, zones: Sized) -> bool:
+        """Whether the zones a plan splits may all get flow rows: few of them
+        (:data:`FLOW_SPLIT_ZONES`), and room left for them (:data:`FLOW_SCHOOLS_MAX`)."""
+        return 0 < len(zones) <= FLOW_SPLIT_ZONES and len(self.flows) + len(zones) <= FLOW_SCHOOLS_MAX
 
     def add_flow(self, school: int, most_units: int) -> None:
         """Make one school's zone exactly contiguous: single-commodity flow rows, as in
@@ -935,19 +941,6 @@ class ZoningModel:
             left = self.options.time_limit_s - (time.perf_counter() - start)
             return left - lns_reserve if best is not None else left
 
-        def splits_few_zones(x: np.ndarray, objective: float) -> bool:
-            """Whether a plan HiGHS meets beats the plan in hand by splitting zones that flow rows
-            could still keep whole: the round then stops there, as solving on would only prove a
-            relaxed optimum that those rows remove."""
-            if best is None or objective >= best_obj - 1e-9 * max(1.0, abs(best_obj)) \
-                    or objective < (1.0 - STOP_BELOW) * best_obj:
-                return False
-            assign = layout.assignment(x)
-            if (assign < 0).any():
-                return False
-            zones = {school for school, _, _ in separation.split_pieces(layout, assign)}
-            return 0 < len(zones) <= FLOW_SPLIT_ZONES and len(engine.flows) + len(zones) <= FLOW_SCHOOLS_MAX
-
         may_cap = True
         # seconds a round ran past its limit (the solver checks its clock only between steps,
         # and not in presolve): later rounds get that much less, so the solve ends near its limit
@@ -969,7 +962,8 @@ class ZoningModel:
                 limit = FIRST_ROUND_SHARE * remaining  # leave time to polish its plan
             met: list[np.ndarray] = []
             if engine is not None:
-                stop_at = splits_few_zones if cutting else None
+                stop_at = functools.partial(self._worth_stopping, engine, layout, best_obj) \
+                    if cutting and best is not None else None
                 last = engine.solve(limit, target, warm, stop_at=stop_at)
                 if warm and last.values is not None and last.objective is not None and self.evaluate(
                         self._plan_from(last.values)) > last.objective + 1e-6 * max(1.0, abs(last.objective)):
@@ -1017,8 +1011,7 @@ class ZoningModel:
                 if self.policy.contiguity else {}
             if split and cutting:
                 new_cuts += separation.plan_cuts(layout, heuristic.from_series(inst, candidate))[0]
-                if engine is not None and len(split) <= FLOW_SPLIT_ZONES \
-                        and len(engine.flows) + len(split) <= FLOW_SCHOOLS_MAX:
+                if engine is not None and engine.may_flow(split):
                     flowed = sorted(split)
                     for school in flowed:
                         engine.add_flow(self.problem.schools.get_loc(school), self._most_units(school))
@@ -1188,6 +1181,21 @@ class ZoningModel:
                     for left, seps in cuts if renumber[left] >= 0]
 
         return sub, restricted
+
+    @staticmethod
+    def _worth_stopping(engine: _HighsRounds, layout: separation.Layout, best_obj: float,
+                        x: np.ndarray, objective: float) -> bool:
+        """Whether a round should stop at a plan HiGHS meets (pair values ``x``): it lies below
+        the plan in hand (``best_obj``), by at most :data:`STOP_BELOW`, and splits zones that
+        flow rows may still keep whole; solving on would only prove a relaxed optimum that
+        those rows remove."""
+        if objective >= best_obj - 1e-9 * max(1.0, abs(best_obj)) \
+                or objective < (1.0 - STOP_BELOW) * best_obj:
+            return False
+        assign = layout.assignment(x)
+        if (assign < 0).any():
+            return False
+        return engine.may_flow({school for school, _, _ in separation.split_pieces(layout, assign)})
 
     def _most_units(self, school: str) -> int:
         """The most units a school's zone can hold within its maximum utilization (its allowed
