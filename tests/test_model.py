@@ -598,3 +598,14 @@ def test_a_round_stops_only_at_a_plan_a_little_below_the_best_that_splits_few_zo
     monkeypatch.setattr(model, "FLOW_SCHOOLS_MAX", 4)
     monkeypatch.setattr(model, "FLOW_SPLIT_ZONES", 1)
     assert not m._worth_stopping(engine, layout, 6.6, split, 6.5)  # too many zones split
+
+
+def test_a_round_adds_its_own_plans_cuts_and_the_met_plans_up_to_a_cap() -> None:
+    """Cuts (unit, separator): the round's own plan gives a and b (a twice), the plans met on the
+    way c, a, d, e, cheapest first; b is known already. With room for three: a, then c and d."""
+    a, b, c, d, e = (0, (1,)), (2, (3,)), (4, (5, 6)), (7, (8,)), (9, (10,))
+    assert ZoningModel._round_cuts([a, b, a], [c, a, d, e], {b}, 3) == [a, c, d]
+    assert ZoningModel._round_cuts([a, b], [c, d, e], set(), 10) == [a, b, c, d, e]
+    # the own plan's cuts are never dropped, even past the cap
+    assert ZoningModel._round_cuts([a, b, c], [d, e], set(), 2) == [a, b, c]
+    assert ZoningModel._round_cuts([], [c, d, e], {d}, 0) == []

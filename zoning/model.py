@@ -106,6 +106,10 @@ FLOW_SCHOOLS_MAX = 4
 #: it says more about the plan in hand than about the split zones: the round solves on, as it
 #: may yet meet a whole plan below).
 STOP_BELOW = 0.02
+#: Most new cuts a round adds per unit of the district, beyond its own plan's: a round on a large
+#: district can meet hundreds of split plans, and all their cuts make the next round's program
+#: slow to load and presolve (HiGHS checks its time limit only after presolve).
+ROUND_CUTS_PER_UNIT = 4
 
 
 @dataclass
@@ -392,6 +396,7 @@ class _HighsRounds:
         # schools given flow rows: their arcs (unit positions) and the HiGHS column of the first
         self.flows: dict[int, tuple[list[tuple[int, int]], int]] = {}
         self.found: list[np.ndarray] = []
+        self.found_objective: list[float] = []  # HiGHS's objective of each plan in :attr:`found`
         self.stop_at: Callable[[np.ndarray, float], bool] | None = None
         self.stopping = False
         self.h.setCallback(self._on_event, None)
@@ -403,9 +408,10 @@ class _HighsRounds:
             data_in.user_interrupt = self.stopping  # type: ignore[attr-defined]  # (HiGHS keeps a set flag)
             return
         values = np.array(data_out.mip_solution, dtype=float)  # type: ignore[attr-defined]
+        objective = float(data_out.objective_function_value)  # type: ignore[attr-defined]
         self.found.append(values)
+        self.found_objective.append(objective)
         if self.stop_at is not None and not self.stopping:
-            objective = float(data_out.objective_function_value)  # type: ignore[attr-defined]
             self.stopping = self.stop_at(self.pair_values(values), objective)
 
     def add_cuts(self, cuts: Sequence[Cut]) -> None:
@@ -518,7 +524,7 @@ class _HighsRounds:
             sol.col_value = values
             sol.value_valid = True
             h.setSolution(sol)
-        self.found = []
+        self.found, self.found_objective = [], []
         self.stop_at, self.stopping = stop_at, False
         events = [hs.cb.HighsCallbackType.kCallbackMipSolution]
         if stop_at is not None:
@@ -971,7 +977,9 @@ class ZoningModel:
                     # MIP start; never trust such values: solve again without the start.
                     log.info("solution values do not match the objective after a MIP start; re-solving")
                     last = engine.solve(max(limit - last.seconds, 0.05), target, None, stop_at=stop_at)
-                met = [engine.pair_values(v) for v in engine.found]
+                # cheapest first: the plans the next round would meet again
+                cheapest = np.argsort(engine.found_objective, kind="stable")
+                met = [engine.pair_values(engine.found[i]) for i in cheapest]
             else:
                 prob = self._build(cuts)
                 last = self._run(prob, limit, warm, target)
@@ -993,7 +1001,7 @@ class ZoningModel:
                     continue
                 break
             # plans met on the way: contiguous ones are incumbents, split ones give cuts
-            new_cuts: list[Cut] = []
+            met_cuts: list[Cut] = []
             for x in met:
                 if time.perf_counter() - start >= self.options.time_limit_s:
                     break  # a round can meet hundreds of plans on a large district: keep the limit
@@ -1002,21 +1010,21 @@ class ZoningModel:
                     continue
                 found_cuts = separation.plan_cuts(layout, assign)[0] if cutting else []
                 if found_cuts:
-                    new_cuts += found_cuts
+                    met_cuts += found_cuts
                 else:
                     offer(heuristic.to_series(inst, assign))
             candidate = self._plan_from(last.values)
             flowed: list[str] = []
             split = split_pieces(candidate, self.problem.neighbours, self.problem.home_unit) \
                 if self.policy.contiguity else {}
+            new_cuts: list[Cut] = []
             if split and cutting:
                 new_cuts += separation.plan_cuts(layout, heuristic.from_series(inst, candidate))[0]
                 if engine is not None and engine.may_flow(split):
                     flowed = sorted(split)
                     for school in flowed:
                         engine.add_flow(self.problem.schools.get_loc(school), self._most_units(school))
-            known = set(cuts)
-            fresh = [c for c in dict.fromkeys(new_cuts) if c not in known]
+            fresh = self._round_cuts(new_cuts, met_cuts, set(cuts), ROUND_CUTS_PER_UNIT * len(inst.units))
             if progress:
                 stopped = ", stopped at a split plan below the best" if last.interrupted else ""
                 progress(f"round {self.rounds_}{stopped}: objective {last.objective:.1f}, bound {bound:.1f},"
@@ -1181,6 +1189,16 @@ class ZoningModel:
                     for left, seps in cuts if renumber[left] >= 0]
 
         return sub, restricted
+
+    @staticmethod
+    def _round_cuts(own: Sequence[Cut], met: Sequence[Cut], known: set[Cut], most: int) -> list[Cut]:
+        """The new cuts a round adds: every cut of its own plan, then those of the plans met on
+        the way (in the order given: cheapest plan first) while there are fewer than ``most``;
+        none twice, none in ``known``."""
+        fresh = [c for c in dict.fromkeys(own) if c not in known]
+        seen = known | set(fresh)
+        extra = [c for c in dict.fromkeys(met) if c not in seen]
+        return fresh + extra[:max(most - len(fresh), 0)]
 
     @staticmethod
     def _worth_stopping(engine: _HighsRounds, layout: separation.Layout, best_obj: float,
