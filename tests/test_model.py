@@ -609,3 +609,26 @@ def test_a_round_adds_its_own_plans_cuts_and_the_met_plans_up_to_a_cap() -> None
     # the own plan's cuts are never dropped, even past the cap
     assert ZoningModel._round_cuts([a, b, c], [d, e], set(), 2) == [a, b, c]
     assert ZoningModel._round_cuts([], [c, d, e], {d}, 0) == []
+
+
+def test_near_rounds_run_when_the_rounded_plan_is_far_above_the_bound_for_a_tenth_of_the_limit(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rounded plan of the two-piece line is its optimum, within 3% of the root bound: no near
+    rounds. With the 3% taken down to nothing they run, given a tenth of the 40 s limit."""
+    import zoning.model as model
+
+    asked: list[float] = []
+    near = ZoningModel._near_rounds
+
+    def spy(self, engine, layout, point, cuts, best, time_limit_s, progress):  # noqa: ANN001, ANN202
+        asked.append(time_limit_s)
+        return near(self, engine, layout, point, cuts, best, time_limit_s, progress)
+
+    monkeypatch.setattr(ZoningModel, "_near_rounds", spy)
+    p = two_piece_line()
+    options = SolveOptions(contiguity_method="cuts", time_limit_s=40)
+    assert ZoningModel(p, Policy(band=None), options).solve().status_ == OPTIMAL
+    assert asked == []
+    monkeypatch.setattr(model, "NEAR_GAP", -1.0)
+    assert ZoningModel(p, Policy(band=None), options).solve().status_ == OPTIMAL
+    assert asked == [pytest.approx(4.0)]

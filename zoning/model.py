@@ -1256,17 +1256,20 @@ class ZoningModel:
             if result.values is None:
                 break  # no plan on these pairs (or none in time)
             own = small.layout.assignment(small.pair_values([result.values[n] for n in small.names]))
-            found: list[Cut] = []
-            for assign in [small.layout.assignment(small.pair_values(v)) for v in small.found] + [own]:
+            met: list[Cut] = []
+            cheapest = np.argsort(small.found_objective, kind="stable")
+            for assign in [small.layout.assignment(small.pair_values(small.found[i])) for i in cheapest]:
                 if (assign < 0).any():
                     continue
                 split_cuts = separation.plan_cuts(layout, assign)[0]
                 if split_cuts:
-                    found += split_cuts
+                    met += split_cuts
                 else:
                     whole.append(heuristic.to_series(inst, assign))
-            known = set(cuts)
-            fresh = [c for c in dict.fromkeys(found) if c not in known]
+            own_cuts = separation.plan_cuts(layout, own)[0]
+            if not own_cuts:
+                whole.append(heuristic.to_series(inst, own))
+            fresh = self._round_cuts(own_cuts, met, set(cuts), ROUND_CUTS_PER_UNIT * layout.n_units)
             cuts += fresh
             self.cuts_ += len(fresh)
             engine.add_cuts(fresh)
