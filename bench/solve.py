@@ -22,7 +22,11 @@ generator's own gradient, twice as steep, is ``-g1``: ``syn-400x24-s12-g1`` is M
 
 Usage::
 
-    python bench/solve.py [--only S,cambridge-0.10] [--time-limit 120] [--no-baseline]
+    python bench/solve.py [--only S,cambridge-0.10] [--time-limit 120] [--no-baseline] [--repeats 3]
+
+A solve (the model's or the baseline's) shorter than ``REPEAT_BELOW_S`` (10 s) runs ``--repeats``
+times in all, and the run of median time is reported: on a shared machine a run of a few tenths of
+a second varies by half of itself, which decides a 5x ratio.
 
 Progress lines go to standard output; HiGHS's banner is sent to standard error. The last line of
 standard output is one JSON object::
@@ -31,9 +35,10 @@ standard output is one JSON object::
       "seconds": .., "baseline_status": .., "baseline_gap": .., "baseline_seconds": .., ...}]}
 
 Besides the fields above each entry has ``objective``, ``bound``, ``rounds``, ``violations``,
-``baseline_objective``, ``baseline_bound``, ``baseline_violations`` and ``faster_5x``: true when the
+``baseline_objective``, ``baseline_bound``, ``baseline_violations``, ``faster_5x`` (true when the
 model is at least 5 times faster than the baseline to the same gap or the baseline does not reach
-the model's gap within its time limit, false otherwise, null without a baseline.
+the model's gap within its time limit, false otherwise, null without a baseline), and ``runs`` and
+``baseline_runs``, the number of runs behind each median (null without a baseline).
 """
 
 from __future__ import annotations
@@ -62,6 +67,11 @@ Say = Callable[[str], None]
 
 #: Gaps within this of each other count as "the same gap" (HiGHS's default relative tolerance).
 SAME_GAP = 1e-4
+
+#: A solve (the model's or the baseline's) that takes less than this is run again, up to
+#: ``--repeats`` times in all, and the run of median time is reported: a run of a few tenths of a
+#: second varies by half of itself on a shared machine.
+REPEAT_BELOW_S = 10.0
 
 
 def _round(value: float | None, digits: int) -> float | None:
@@ -118,6 +128,20 @@ def run_baseline(instance: Instance, *, time_limit_s: float, say: Say) -> dict[s
             "bound": result.bound, "seconds": result.seconds, "violations": violations}
 
 
+def median_run(run: Callable[[int], dict[str, Any]], repeats: int, say: Say, who: str) -> dict[str, Any]:
+    """``run(0)``, and when it took less than :data:`REPEAT_BELOW_S`, ``run(1)`` ... up to
+    ``repeats`` runs in all: the result of the run of median time (the slower of the middle two
+    for an even count), with ``runs``, the number of runs, added."""
+    results = [run(0)]
+    while len(results) < repeats and results[0]["seconds"] < REPEAT_BELOW_S:
+        results.append(run(len(results)))
+    if len(results) > 1:
+        times = ", ".join(f"{r['seconds']:.2f}" for r in results)
+        say(f"    {who}: {len(results)} runs of {times} s; the median is reported")
+    ranked = sorted(results, key=lambda r: r["seconds"])
+    return {**ranked[len(ranked) // 2], "runs": len(results)}
+
+
 def faster_5x(ours: dict[str, Any], base: dict[str, Any] | None) -> bool | None:
     """Whether the model meets the issue's bar against the baseline on one instance.
 
@@ -139,10 +163,17 @@ def _gap_text(status: str, gap: float | None) -> str:
     return status if gap is None else f"{status}, gap {gap:.2%}"
 
 
-def bench_instance(instance: Instance, *, time_limit_s: float, baseline: bool, say: Say) -> dict[str, Any]:
-    """Run the model (and the baseline) on one instance; the instance's JSON entry."""
+def bench_instance(instance: Instance, *, time_limit_s: float, baseline: bool, say: Say,
+                   repeats: int = 1) -> dict[str, Any]:
+    """Run the model (and the baseline) on one instance; the instance's JSON entry. A solve
+    shorter than :data:`REPEAT_BELOW_S` runs ``repeats`` times in all (:func:`median_run`)."""
     say(f"[{instance.name}] {instance.description}")
-    ours = run_model(instance, time_limit_s=time_limit_s, say=say)
+
+    def quiet(text: str) -> None:
+        pass  # the progress of a repeated run: the first run's is enough
+
+    ours = median_run(lambda n: run_model(instance, time_limit_s=time_limit_s, say=quiet if n else say),
+                      repeats, say, "model")
     objective = "" if ours["objective"] is None else f", objective {ours['objective']:.1f}"
     say(f"[{instance.name}] model: {_gap_text(ours['status'], ours['gap'])}{objective},"
         f" {ours['seconds']:.2f} s, {ours['rounds']} rounds, checker violations: {ours['violations']}")
@@ -150,7 +181,9 @@ def bench_instance(instance: Instance, *, time_limit_s: float, baseline: bool, s
         say(f"[{instance.name}] model: {ours['reason']}")
     base = None
     if baseline:
-        base = run_baseline(instance, time_limit_s=time_limit_s, say=say)
+        base = median_run(
+            lambda n: run_baseline(instance, time_limit_s=time_limit_s, say=quiet if n else say),
+            repeats, say, "baseline")
         objective = "" if base["objective"] is None else f", objective {base['objective']:.1f}"
         say(f"[{instance.name}] baseline: {_gap_text(base['status'], base['gap'])}{objective},"
             f" {base['seconds']:.2f} s, checker violations: {base['violations']}")
@@ -176,6 +209,8 @@ def bench_instance(instance: Instance, *, time_limit_s: float, baseline: bool, s
         "baseline_bound": None if base is None else _round(base["bound"], 2),
         "baseline_violations": None if base is None else base["violations"],
         "faster_5x": verdict,
+        "runs": ours["runs"],
+        "baseline_runs": None if base is None else base["runs"],
     }
 
 
@@ -206,9 +241,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--time-limit", type=float, default=120.0, metavar="S",
                         help="time limit in seconds for the model and for the baseline (default 120)")
     parser.add_argument("--no-baseline", action="store_true", help="solve with the model only")
+    parser.add_argument("--repeats", type=int, default=3, metavar="N",
+                        help=f"runs of a solve shorter than {REPEAT_BELOW_S:g} s, the median reported"
+                        " (default 3)")
     args = parser.parse_args(argv)
     if args.time_limit <= 0:
         parser.error(f"--time-limit must be positive; got {args.time_limit:g}")
+    if args.repeats < 1:
+        parser.error(f"--repeats must be at least 1; got {args.repeats}")
     return args
 
 
@@ -232,7 +272,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return exc.exit_code
             say(f"[{name}] built in {time.perf_counter() - t0:.1f} s")
             entries.append(bench_instance(instance, time_limit_s=args.time_limit,
-                                          baseline=not args.no_baseline, say=say))
+                                          baseline=not args.no_baseline, say=say, repeats=args.repeats))
     print(json.dumps({"instances": entries}), flush=True)
     return 0
 

@@ -207,6 +207,9 @@ def test_benchmark_script_end_to_end() -> None:
     assert entry["objective"] == pytest.approx(entry["baseline_objective"], rel=1e-4)
     assert entry["violations"] == entry["baseline_violations"] == 0
     assert entry["seconds"] > 0 and entry["baseline_seconds"] > 0
+    # solves this short are run three times each, the median reported
+    assert entry["runs"] == entry["baseline_runs"] == 3
+    assert any(line.startswith("    model: 3 runs of ") for line in lines)
 
 
 def _sleeping_solve(problem, policy, *, time_limit_s, on_built=None):  # noqa: ANN001, ANN202
@@ -263,3 +266,28 @@ def test_a_failing_or_dying_baseline_is_an_error_not_a_status() -> None:
     with pytest.raises(RuntimeError, match=r"died \(exit code 7\) without a result"):
         solve_baseline_bounded(problem, Policy(band=None), time_limit_s=5, target=_dying_solve)
     assert time.perf_counter() - t0 < 30
+
+
+def test_a_short_solve_is_run_again_and_the_median_run_reported() -> None:
+    from bench.solve import median_run
+
+    said: list[str] = []
+    times = iter([0.4, 0.9, 0.3])
+    runs: list[int] = []
+
+    def run(n: int) -> dict:
+        runs.append(n)
+        return {"seconds": next(times), "status": f"run {n}"}
+
+    # three runs of 0.4, 0.9 and 0.3 s: the median is the first
+    assert median_run(run, 3, said.append, "model") == {"seconds": 0.4, "status": "run 0", "runs": 3}
+    assert runs == [0, 1, 2]
+    assert said == ["    model: 3 runs of 0.40, 0.90, 0.30 s; the median is reported"]
+    # a long solve runs once
+    said.clear()
+    assert median_run(lambda n: {"seconds": 12.0, "status": "long"}, 3, said.append, "baseline") == {
+        "seconds": 12.0, "status": "long", "runs": 1}
+    assert said == []
+    # two runs: the slower of the two
+    times = iter([0.2, 0.5])
+    assert median_run(run, 2, said.append, "model")["seconds"] == 0.5
