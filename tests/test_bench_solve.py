@@ -163,6 +163,13 @@ def test_bad_time_limit() -> None:
     assert info.value.code == 2
 
 
+def test_bad_repeats(capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["--repeats", "0"])
+    assert info.value.code == 2
+    assert "--repeats must be at least 1; got 0" in capsys.readouterr().err
+
+
 def test_cambridge_skipped_without_data(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setattr(instances, "SHARED_DATA", tmp_path / "absent")
     with pytest.raises(instances.InstanceUnavailable, match=r"cambridge-0.05: real data not available"):
