@@ -632,3 +632,53 @@ def test_near_rounds_run_when_the_rounded_plan_is_far_above_the_bound_for_a_tent
     monkeypatch.setattr(model, "NEAR_GAP", -1.0)
     assert ZoningModel(p, Policy(band=None), options).solve().status_ == OPTIMAL
     assert asked == [pytest.approx(4.0)]
+
+
+def test_a_solve_passes_each_rounds_met_plans_cuts_cheapest_first_and_caps_them(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 6 x 6 grid, three schools, a +/-5 point band: every round of the full program hands the
+    cut helper the cuts of the split plans HiGHS met, plan by plan from the cheapest (HiGHS's
+    objective of each plan is its cost), with room for 4 per unit (144); some rounds' plans give
+    more than that, and the solve still ends at the flow model's optimum."""
+    import zoning.model as model
+
+    p = random_problem(1, 6, 3)
+    policy = Policy(band=0.05, max_utilization=1.0)
+    m = ZoningModel(p, policy, SolveOptions(contiguity_method="cuts", time_limit_s=60))
+    events: list[tuple] = []
+    solve, round_cuts = _HighsRounds.solve, ZoningModel._round_cuts
+
+    def spy_solve(self, *args, **kw):  # noqa: ANN001, ANN002, ANN003, ANN202
+        result = solve(self, *args, **kw)
+        if len(self.columns) == len(m.pairs):  # the full program, not the near rounds'
+            events.append(("solve", list(self.found_objective), [self.pair_values(v) for v in self.found]))
+        return result
+
+    def spy_cuts(own, met, known, most):  # noqa: ANN001, ANN202
+        fresh = round_cuts(own, met, known, most)
+        events.append(("cuts", list(met), most, fresh))
+        return fresh
+
+    monkeypatch.setattr(_HighsRounds, "solve", spy_solve)
+    monkeypatch.setattr(model.ZoningModel, "_round_cuts", staticmethod(spy_cuts))
+    m.solve()
+    layout = m.layout()
+    pairs = [(events[i], events[i + 1]) for i in range(len(events) - 1)
+             if events[i][0] == "solve" and events[i + 1][0] == "cuts"]
+    assert pairs
+    for (_, objectives, plans), (_, met, most, _) in pairs:
+        assert most == 4 * 36
+        for objective, x in zip(objectives, plans, strict=True):
+            plan = m._plan_from({f"x_{k}": v for k, v in enumerate(x)})
+            assert m.evaluate(plan) == pytest.approx(objective)
+        expected = [c for i in np.argsort(objectives, kind="stable")
+                    for c in plan_cuts(layout, layout.assignment(plans[i]))[0]]
+        assert met == expected
+    # the near rounds (run first: the rounded plan is far above the bound) meet plans giving
+    # more cuts than the cap, which holds
+    capped = [(len(set(met)), len(fresh)) for kind, met, most, fresh in (e for e in events if e[0] == "cuts")
+              if len(set(met)) > most]
+    assert capped and all(n == 4 * 36 for _, n in capped)
+    flow = ZoningModel(p, policy, SolveOptions(contiguity_method="flow", time_limit_s=60)).solve()
+    assert m.status_ == OPTIMAL and m.objective_ == pytest.approx(flow.objective_, rel=2e-4)
+    assert check_plan(m.plan_, p, policy) == []
