@@ -13,7 +13,16 @@ from hypothesis import strategies as st
 
 from zoning.checks import check_plan
 from zoning.errors import InfeasibleError
-from zoning.model import OPTIMAL, Policy, Problem, SolveOptions, ZoningModel, _HighsRounds, split_pieces
+from zoning.model import (
+    OPTIMAL,
+    Policy,
+    Problem,
+    SolveOptions,
+    ZoningModel,
+    _HighsRounds,
+    allowed_pairs,
+    split_pieces,
+)
 from zoning.separation import plan_cuts
 
 
@@ -452,14 +461,16 @@ def test_a_start_gets_flow_values_along_a_tree_of_each_flowed_zone() -> None:
 
 def test_most_units_a_zone_can_hold() -> None:
     """Units of 1 student: A's 10 seats hold all 7 of its allowed units (a to g); 3 seats hold
-    3; at 70% of 10 seats, with H's units of 1, 2, 3, 4, ... students (fewest first),
-    1 + 2 + 3 = 6 <= 7: three."""
+    3; at 70% of 10 seats, with units of 4, 3, 2, 1, 4, 4, 4, 4 students, H (4 in h) may take
+    no other unit (h and g make 8 > 7): one. With 8 seats at 100%, H reaches h, g (8) only."""
     p = two_piece_line()
     assert ZoningModel(p, Policy(band=None))._most_units("A") == 7
     p.capacity = pd.Series({"A": 3, "H": 10})
     assert ZoningModel(p, Policy(band=None))._most_units("A") == 3
     p.students = pd.Series([4.0, 3, 2, 1, 4, 4, 4, 4], index=p.units)
-    assert ZoningModel(p, Policy(band=None, max_utilization=0.7))._most_units("H") == 3
+    assert ZoningModel(p, Policy(band=None, max_utilization=0.7))._most_units("H") == 1
+    p.capacity = pd.Series({"A": 3, "H": 8})
+    assert ZoningModel(p, Policy(band=None))._most_units("H") == 2
 
 
 def test_near_rounds_find_the_whole_optimum_on_the_pairs_near_an_lp_point() -> None:
@@ -492,6 +503,9 @@ def test_near_rounds_give_nothing_when_the_near_pairs_admit_no_plan() -> None:
     p = two_piece_line()
     p.capacity = pd.Series({"A": 4, "H": 4})
     m = ZoningModel(p, Policy(band=None), SolveOptions(contiguity_method="cuts"))
+    # every connectable pair (the seats alone would drop H's pairs with a to d and A's with e to
+    # h, and the LP point below with them): the near rounds' own test
+    m.pairs = allowed_pairs(p, Policy(band=None, max_utilization=1e9))
     engine = _HighsRounds(m)
     at = dict(zip("abcdefgh", "AAHHHHHH", strict=True))
     point = np.array([1.0 if at[u] == s else 0.0 for u, s in zip(m.pairs["geoid"], m.pairs["school_id"],
@@ -682,3 +696,86 @@ def test_a_solve_passes_each_rounds_met_plans_cuts_cheapest_first_and_caps_them(
     flow = ZoningModel(p, policy, SolveOptions(contiguity_method="flow", time_limit_s=60)).solve()
     assert m.status_ == OPTIMAL and m.objective_ == pytest.approx(flow.objective_, rel=2e-4)
     assert check_plan(m.plan_, p, policy) == []
+
+
+def test_pairs_a_school_can_reach_only_through_more_students_than_its_seats_get_no_variable() -> None:
+    """Line a-b-c-d-e of 1 student each; A in a with 2.5 seats holds a and b (c would make 3);
+    E in e with 10 seats reaches b, c, d (a is A's own unit)."""
+    p = line_problem()
+    p.capacity = pd.Series({"A": 2.5, "E": 10})
+    pairs = allowed_pairs(p, Policy(band=None))
+    got = pairs.groupby("school_id")["geoid"].apply(sorted).to_dict()
+    assert got == {"A": ["a", "b"], "E": ["b", "c", "d", "e"]}
+    m = ZoningModel(p, Policy(band=None)).solve()
+    assert m.plan_.to_dict() == {"a": "A", "b": "A", "c": "E", "d": "E", "e": "E"}
+    assert m.objective_ == pytest.approx(1 + 1 + 10 + 0)
+    # at 2.5 seats x 0.7 utilization A holds only its own unit
+    pairs = allowed_pairs(p, Policy(band=None, max_utilization=0.7))
+    assert sorted(pairs.loc[pairs["school_id"] == "A", "geoid"]) == ["a"]
+    # without contiguity nothing ties a unit to a path
+    pairs = allowed_pairs(p, Policy(band=None, contiguity=False))
+    assert len(pairs) == 2 * 5 - 2
+
+
+def test_the_lightest_path_counts_not_the_shortest() -> None:
+    """Ring h-x-t-y2-y1-h: from A's unit h, t is two steps through x (10 students) or three
+    through y1 and y2 (1 each). With 5 seats A reaches t the long way and never x."""
+    units = ["h", "x", "t", "y1", "y2", "k"]
+    tt = pd.DataFrame({"A": [0, 60, 120, 60, 120, 600], "K": [600] * 5 + [0]},
+                      index=pd.Index(units, name="geoid"), dtype=float)
+    students = pd.Series([1.0, 10, 1, 1, 1, 1], index=tt.index)
+    nb = {"h": ["x", "y1"], "x": ["h", "t", "k"], "t": ["x", "y2"], "y1": ["h", "y2"],
+          "y2": ["y1", "t"], "k": ["x"]}
+    p = Problem(tt, students, students * 0, pd.Series({"A": 5, "K": 20}), nb,
+                pd.Series({"A": "h", "K": "k"}))
+    pairs = allowed_pairs(p, Policy(band=None))
+    assert sorted(pairs.loc[pairs["school_id"] == "A", "geoid"]) == ["h", "t", "y1", "y2"]
+    m = ZoningModel(p, Policy(band=None)).solve()
+    assert m.plan_.to_dict() == {"h": "A", "x": "K", "t": "A", "y1": "A", "y2": "A", "k": "K"}
+
+
+def test_a_unit_no_school_can_reach_within_its_seats_is_named_before_solving() -> None:
+    """Line a-b-c: b has 5 students; A in a (3 seats) and C in c (5 seats) each reach b only
+    with 6 students in the zone, though 8 seats hold the district's 7 students."""
+    units = ["a", "b", "c"]
+    tt = pd.DataFrame({"A": [0, 60, 120], "C": [120, 60, 0]}, index=pd.Index(units, name="geoid"),
+                      dtype=float)
+    students = pd.Series([1.0, 5, 1], index=tt.index)
+    p = Problem(tt, students, students * 0, pd.Series({"A": 3, "C": 5}),
+                {"a": ["b"], "b": ["a", "c"], "c": ["b"]}, pd.Series({"A": "a", "C": "c"}))
+    with pytest.raises(InfeasibleError, match=r"units \['b'\] can join no contiguous zone.*"
+                       r"more students than its seats x max_utilization") as err:
+        ZoningModel(p, Policy(band=None)).solve()
+    assert len(err.value.diagnosis) == 1
+    # the travel cap is named apart from it
+    with pytest.raises(InfeasibleError) as err:
+        ZoningModel(p, Policy(band=None, max_travel_s=30.0)).solve()
+    assert err.value.diagnosis == [
+        "units ['b'] have no school within the travel cap of 0.5 min; the cap must rise to 1 min"]
+
+
+def test_dropping_pairs_beyond_the_seats_never_changes_the_optimum() -> None:
+    """On random grids with tight seats the optimum with the capacity-reach rule equals the
+    optimum over every connectable pair (or both are infeasible); the rule drops pairs on many."""
+    dropped = 0
+    for seed in range(40):
+        p = random_problem(seed, 4, 2 + seed % 3)
+        p.capacity = p.capacity * 0.75
+        policy = Policy(band=0.2, min_utilization=0.0, max_utilization=1.0)
+        every = allowed_pairs(p, dataclasses.replace(policy, max_utilization=1e9))
+        answers = []
+        for pairs in (None, every):
+            m = ZoningModel(p, policy, SolveOptions(time_limit_s=20))
+            if pairs is not None:
+                dropped += len(every) > len(m.pairs)
+                m.pairs = pairs
+            try:
+                m.solve()
+            except InfeasibleError:
+                answers.append(None)
+                continue
+            assert m.status_ == OPTIMAL
+            assert check_plan(m.plan_, p, policy) == []
+            answers.append(round(m.objective_, 6))
+        assert answers[0] == answers[1], seed
+    assert dropped >= 10

@@ -26,6 +26,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import functools
+import heapq
 import logging
 import math
 import re
@@ -224,7 +225,7 @@ def allowed_pairs(problem: Problem, policy: Policy, *, candidate_schools: int = 
         ok[upos[u], :] = False
         ok[upos[u], spos[s]] = True
     if policy.contiguity:
-        ok = _connectable(ok, problem, upos, spos, set(fixed))
+        ok = _connectable(ok, problem, policy, upos, spos, set(fixed))
     i, j = np.nonzero(ok)
     return pd.DataFrame({
         "geoid": units[i].astype(str),
@@ -233,31 +234,41 @@ def allowed_pairs(problem: Problem, policy: Policy, *, candidate_schools: int = 
     })
 
 
-def _connectable(ok: np.ndarray, problem: Problem, upos: dict, spos: dict, fixed: set) -> np.ndarray:
-    """Drop pairs (u, s) with no path of allowed (w, s) units from s's home unit to u.
+def _connectable(ok: np.ndarray, problem: Problem, policy: Policy, upos: dict, spos: dict,
+                 fixed: set) -> np.ndarray:
+    """Drop pairs (u, s) that no contiguous zone of s within its capacity can hold.
 
     A contiguous zone links each of its units to the school's unit through units of the same
-    zone, so such pairs can never be used: removing them loses no contiguous plan.
+    zone, so it holds at least the students of the lightest such path (counted by a Dijkstra
+    from the school's unit over its allowed units, each unit weighing its students). A pair
+    with no path of allowed units, or whose lightest path has more students than the school's
+    maximum utilization seats, can never be used: removing it loses no plan.
     """
-    units = list(upos)
+    students = problem.students.reindex(list(upos)).fillna(0.0).to_numpy(dtype=float)
+    links = [[upos[w] for w in problem.neighbours.get(u, []) if w in upos] for u in upos]
     out = np.zeros_like(ok)
     for s, j in spos.items():
         home = problem.home_unit.get(s)
         if home is None or home not in upos:
             continue
-        seen = {home}
-        stack = [home]
-        while stack:
-            u = stack.pop()
-            for w in problem.neighbours.get(u, []):
-                if w not in seen and w in upos and ok[upos[w], j]:
-                    seen.add(w)
-                    stack.append(w)
-        for u in seen:
-            out[upos[u], j] = True
+        room = policy.max_utilization * float(problem.capacity[s]) + 1e-6
+        allowed = ok[:, j]
+        start = upos[home]
+        load = {start: students[start]}
+        heap = [(students[start], start)]
+        while heap:
+            d, u = heapq.heappop(heap)
+            if d > load[u]:
+                continue
+            out[u, j] = True
+            for w in links[u]:
+                nd = d + students[w]
+                if allowed[w] and nd <= room and nd < load.get(w, math.inf):
+                    load[w] = nd
+                    heapq.heappush(heap, (nd, w))
+        out[start, j] = True
     for u in fixed:  # keep fixed pairs; presolve_checks names those that cannot connect
         out[upos[u]] = ok[upos[u]]
-    del units
     return out
 
 
@@ -305,11 +316,25 @@ def presolve_checks(problem: Problem, policy: Policy, pairs: pd.DataFrame) -> No
         never = [u for u in orphans if not np.isfinite(tt[u])]
         if never:
             problems.append(f"units {never[:10]} cannot reach any school over the road network")
-        if reach and policy.max_travel_s is not None:
-            worst = float(tt[reach].max())
+        cap_s = math.inf if policy.max_travel_s is None else policy.max_travel_s + 1e-9
+        beyond = [u for u in reach if tt[u] > cap_s]
+        cut_off = [u for u in reach if tt[u] <= cap_s]
+        if beyond:
+            worst = float(tt[beyond].max())
             problems.append(
-                f"units {reach[:10]} have no school within the travel cap of"
+                f"units {beyond[:10]} have no school within the travel cap of"
                 f" {policy.max_travel_s / 60:.1f} min; the cap must rise to {math.ceil(worst / 60)} min"
+            )
+        if cut_off:
+            rules = [r for r, on in (("the travel cap", policy.max_travel_s is not None),
+                                     ("the allowed increase over today's time",
+                                      policy.max_travel_increase is not None)) if on]
+            within = f" within {' and '.join(rules)}" if rules else ""
+            problems.append(
+                f"units {cut_off[:10]} can join no contiguous zone: every school{within}"
+                " reaches them only through units it may not take (beyond the cap or fixed to"
+                " another school) or through more students than its seats x max_utilization;"
+                " raise the travel cap or max_utilization, or unlock units between them and a school"
             )
     if problems:
         raise InfeasibleError("the policy cannot be met: " + "; ".join(problems), problems)
