@@ -21,6 +21,7 @@ from zoning.model import (
     ZoningModel,
     _HighsRounds,
     allowed_pairs,
+    flow_rows,
     split_pieces,
 )
 from zoning.separation import plan_cuts
@@ -779,3 +780,22 @@ def test_dropping_pairs_beyond_the_seats_never_changes_the_optimum() -> None:
             answers.append(round(m.objective_, 6))
         assert answers[0] == answers[1], seed
     assert dropped >= 10
+
+
+def test_flow_rows_of_a_zone_on_a_line() -> None:
+    """Units a-b-c with the school in a; pair columns 0, 1, 2; arcs a->b, b->c, c->b are columns
+    5, 6, 7 (never into a). Each arc carries flow only between units of the zone; b and c each
+    keep one unit of what flows in when in the zone."""
+    nb = {"a": ["b"], "b": ["a", "c"], "c": ["b"]}
+    arcs, rows = flow_rows({"a": 0, "b": 1, "c": 2}, "a", nb.__getitem__, 2.0, 5, "A")
+    assert arcs == [("a", "b"), ("b", "c"), ("c", "b")]
+    inf = float("inf")
+    assert rows == [
+        ("fu_A_a_b", [(5, 1.0), (0, -2.0)], -inf, 0.0), ("fw_A_a_b", [(5, 1.0), (1, -2.0)], -inf, 0.0),
+        ("fu_A_b_c", [(6, 1.0), (1, -2.0)], -inf, 0.0), ("fw_A_b_c", [(6, 1.0), (2, -2.0)], -inf, 0.0),
+        ("fu_A_c_b", [(7, 1.0), (2, -2.0)], -inf, 0.0), ("fw_A_c_b", [(7, 1.0), (1, -2.0)], -inf, 0.0),
+        ("flow_A_b", [(5, 1.0), (7, 1.0), (6, -1.0), (1, -1.0)], 0.0, 0.0),
+        ("flow_A_c", [(6, 1.0), (7, -1.0), (2, -1.0)], 0.0, 0.0),
+    ]
+    # a zone of the school's unit alone has no arc and no row
+    assert flow_rows({"a": 0}, "a", nb.__getitem__, 0.0, 3, "A") == ([], [])

@@ -398,6 +398,39 @@ class _RoundResult:
     interrupted: bool = False  # stopped at a plan the caller asked to stop at
 
 
+#: A row: name, entries ``(column, coefficient)``, lower and upper bound.
+Row = tuple[str, list[tuple[int, float]], float, float]
+
+
+def flow_rows(pair: dict, home: object, neighbours: Callable[[object], Sequence], big: float,
+              first: int, tag: object) -> tuple[list[tuple], list[Row]]:
+    """Single-commodity flow contiguity for one school's zone: its unit ``home`` sends one unit
+    of flow to every other unit of the zone, along links between units of the zone.
+
+    ``pair`` maps each unit the zone may take to the column of its pair. Arc ``e`` of the
+    returned arcs ``(u, w)`` (``w`` never ``home``) is column ``first + e``, carrying at most
+    ``big`` and only between units of the zone. Rows are ``(name, entries, lower, upper)``,
+    named with ``tag`` (the school): two per arc, then one per unit other than ``home`` (what
+    flows in and stays: one unit when the unit is in the zone).
+    """
+    units = sorted(pair)
+    arcs = [(u, w) for u in units for w in neighbours(u) if w in pair and w != home]
+    rows: list[Row] = []
+    inflow: dict[object, list[int]] = {u: [] for u in units}
+    outflow: dict[object, list[int]] = {u: [] for u in units}
+    for e, (u, w) in enumerate(arcs):
+        f = first + e
+        rows.append((f"fu_{tag}_{u}_{w}", [(f, 1.0), (pair[u], -big)], -math.inf, 0.0))
+        rows.append((f"fw_{tag}_{u}_{w}", [(f, 1.0), (pair[w], -big)], -math.inf, 0.0))
+        outflow[u].append(f)
+        inflow[w].append(f)
+    for u in units:
+        if u != home:
+            rows.append((f"flow_{tag}_{u}", [(f, 1.0) for f in inflow[u]] + [(f, -1.0) for f in outflow[u]]
+                         + [(pair[u], -1.0)], 0.0, 0.0))
+    return arcs, rows
+
+
 class _HighsRounds:
     """One HiGHS model kept across cut rounds: built once, then cut rows are added to it
     directly (never rebuilt), and every plan HiGHS finds on the way is kept.
@@ -457,33 +490,18 @@ class _HighsRounds:
         if school in self.flows:
             return
         pair = {int(lay.unit_of[k]): int(self.columns[k]) for k in lay.by_school[school]}
-        home = int(lay.home[school])
-        arcs = [(u, w) for u in sorted(pair) for w in lay.nbrs[u] if w in pair and w != home]
         big = float(max(min(most_units, len(pair)) - 1, 0))
         first = int(h.getNumCol())
+        arcs, rows = flow_rows(pair, int(lay.home[school]), lay.nbrs.__getitem__, big, first, school)
         n = len(arcs)
         h.addVars(n, np.zeros(n), np.full(n, big))
         self.names += [f"flow_{school}_{u}_{w}" for u, w in arcs]
-        starts, index, value = [], [], []
-        inflow: dict[int, list[int]] = {u: [] for u in pair}
-        outflow: dict[int, list[int]] = {u: [] for u in pair}
-        for e, (u, w) in enumerate(arcs):
-            for end in (u, w):  # flow only between units of the zone
-                starts.append(len(index))
-                index += [first + e, pair[end]]
-                value += [1.0, -big]
-            outflow[u].append(first + e)
-            inflow[w].append(first + e)
-        lower = [-hs.kHighsInf] * len(starts)
-        for u in sorted(pair):
-            if u == home:
-                continue
-            starts.append(len(index))  # what flows in and stays: one unit when u is in the zone
-            index += inflow[u] + outflow[u] + [pair[u]]
-            value += [1.0] * len(inflow[u]) + [-1.0] * len(outflow[u]) + [-1.0]
-            lower.append(0.0)
-        m = len(starts)
-        h.addRows(m, np.array(lower), np.zeros(m), len(index), np.array(starts, dtype=np.int32),
+        starts = np.cumsum([0] + [len(entries) for _, entries, _, _ in rows])[:-1]
+        index = [j for _, entries, _, _ in rows for j, _ in entries]
+        value = [c for _, entries, _, _ in rows for _, c in entries]
+        lower = [-hs.kHighsInf if math.isinf(lo) else lo for _, _, lo, _ in rows]
+        m = len(rows)
+        h.addRows(m, np.array(lower), np.zeros(m), len(index), np.asarray(starts, dtype=np.int32),
                   np.array(index, dtype=np.int32), np.array(value, dtype=float))
         self.flows[school] = (arcs, first)
 
@@ -708,24 +726,13 @@ class ZoningModel:
         other unit of its zone along links inside the zone (exact, compact, weak relaxation)."""
         p = self.problem
         for s, members in by_school.items():
-            home = p.home_unit.get(s)
-            inside = {u for u, _ in members}
-            big = float(len(inside))
-            inflow: dict[str, list[int]] = {u: [] for u in inside}
-            outflow: dict[str, list[int]] = {u: [] for u in inside}
-            for u in sorted(inside):
-                for w in p.neighbours.get(u, []):
-                    if w in inside and w != home:
-                        f = prog.column(f"f_{s}_{u}_{w}")
-                        outflow[u].append(f)
-                        inflow[w].append(f)
-                        prog.row(f"fu_{s}_{u}_{w}", [(f, 1.0), (x[(u, s)], -big)], -math.inf, 0.0)
-                        prog.row(f"fw_{s}_{u}_{w}", [(f, 1.0), (x[(w, s)], -big)], -math.inf, 0.0)
-            for u in sorted(inside):
-                if u == home:
-                    continue
-                prog.row(f"flow_{s}_{u}", [(f, 1.0) for f in inflow[u]] + [(f, -1.0) for f in outflow[u]]
-                         + [(x[(u, s)], -1.0)], 0.0, 0.0)
+            pair = {u: x[(u, s)] for u, _ in members}
+            arcs, rows = flow_rows(pair, p.home_unit.get(s), lambda u: p.neighbours.get(u, []),
+                                   float(len(pair)), len(prog.names), s)
+            for u, w in arcs:
+                prog.column(f"f_{s}_{u}_{w}")
+            for name, entries, lower, upper in rows:
+                prog.row(name, entries, lower, upper)
 
     # ----------------------------------------------------------------- solving
     def _run(self, prob: pulp.LpProblem, time_limit: float, warm: dict[str, float] | None,
