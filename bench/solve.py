@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import math
 import os
@@ -61,7 +62,7 @@ from bench.baseline import OVERRUN_GRACE_S, solve_baseline_bounded  # noqa: E402
 from bench.instances import INSTANCES, Instance, InstanceUnavailable, build_instance  # noqa: E402
 from zoning.checks import check_plan  # noqa: E402
 from zoning.errors import InfeasibleError, NoPlanInTimeError, ZoningError  # noqa: E402
-from zoning.model import SolveOptions, ZoningModel  # noqa: E402
+from zoning.model import SolveOptions, ZoningModel, allowed_pairs  # noqa: E402
 
 Say = Callable[[str], None]
 
@@ -159,6 +160,15 @@ def faster_5x(ours: dict[str, Any], base: dict[str, Any] | None) -> bool | None:
     return base["seconds"] >= 5 * ours["seconds"]
 
 
+def pair_counts(instance: Instance) -> tuple[int, int]:
+    """Pairs the model gives a variable, and pairs linked to their school by a path of allowed
+    units whatever its students (the count before the seats rule of :func:`allowed_pairs`)."""
+    problem, policy = instance.problem, instance.policy
+    kept = len(allowed_pairs(problem, policy))
+    connectable = len(allowed_pairs(problem, dataclasses.replace(policy, max_utilization=math.inf)))
+    return kept, connectable
+
+
 def _gap_text(status: str, gap: float | None) -> str:
     return status if gap is None else f"{status}, gap {gap:.2%}"
 
@@ -168,6 +178,9 @@ def bench_instance(instance: Instance, *, time_limit_s: float, baseline: bool, s
     """Run the model (and the baseline) on one instance; the instance's JSON entry. A solve
     shorter than :data:`REPEAT_BELOW_S` runs ``repeats`` times in all (:func:`median_run`)."""
     say(f"[{instance.name}] {instance.description}")
+    kept, connectable = pair_counts(instance)
+    say(f"    model: {kept} unit-school pairs get a variable (of {connectable} linked to their school"
+        " through allowed units; the rest only through more students than the school's seats)")
 
     def quiet(text: str) -> None:
         pass  # the progress of a repeated run: the first run's is enough

@@ -6,6 +6,7 @@ Fast: tiny generated districts and hand-made instances only. The timed runs are
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -15,12 +16,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from bench import instances
+from bench import instances, solve
 from bench.baseline import build_baseline, solve_baseline
 from bench.solve import faster_5x, main
 from zoning.checks import check_plan
 from zoning.errors import InputError
-from zoning.model import Policy, Problem
+from zoning.model import Policy, Problem, ZoningModel
 
 ROOT = Path(__file__).resolve().parents[1]
 KEYS = ["name", "units", "schools", "delta", "status", "gap", "seconds",
@@ -217,6 +218,18 @@ def test_benchmark_script_end_to_end() -> None:
     # solves this short are run three times each, the median reported
     assert entry["runs"] == entry["baseline_runs"] == 3
     assert any(line.startswith("    model: 3 runs of ") for line in lines)
+    kept, connectable = solve.pair_counts(instances.build_instance("syn-30x3-s1"))
+    assert f"    model: {kept} unit-school pairs get a variable (of {connectable} linked" in run.stdout
+
+
+def test_pair_counts_before_and_after_the_seats_rule(small: instances.Instance) -> None:
+    kept, connectable = solve.pair_counts(small)
+    assert kept == len(ZoningModel(small.problem, small.policy).pairs)
+    # with a tenth of the seats every school keeps fewer pairs; the count before the rule stays
+    tight = dataclasses.replace(small, problem=dataclasses.replace(small.problem,
+                                                                   capacity=small.problem.capacity / 10))
+    fewer, same = solve.pair_counts(tight)
+    assert same == connectable and fewer < kept
 
 
 def _sleeping_solve(problem, policy, *, time_limit_s, on_built=None):  # noqa: ANN001, ANN202

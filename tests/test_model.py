@@ -748,6 +748,15 @@ def test_a_unit_no_school_can_reach_within_its_seats_is_named_before_solving() -
                        r"more students than its seats x max_utilization") as err:
         ZoningModel(p, Policy(band=None)).solve()
     assert len(err.value.diagnosis) == 1
+    assert "every school reaches them only" in err.value.diagnosis[0]
+    # the rules that limit which schools count are named: b is 1 minute from each school
+    with pytest.raises(InfeasibleError, match="every school within the travel cap reaches"):
+        ZoningModel(p, Policy(band=None, max_travel_s=90.0)).solve()
+    p.current = pd.Series({"a": "A", "b": "A", "c": "C"})
+    with pytest.raises(InfeasibleError, match="every school within the travel cap and the allowed"
+                       " increase over today's time reaches"):
+        ZoningModel(p, Policy(band=None, max_travel_s=90.0, max_travel_increase=0.5)).solve()
+    p.current = None
     # the travel cap is named apart from it
     with pytest.raises(InfeasibleError) as err:
         ZoningModel(p, Policy(band=None, max_travel_s=30.0)).solve()
