@@ -8,9 +8,11 @@ into contiguous plans. Plain numpy over unit and school positions; no geodata.
 
 from __future__ import annotations
 
+import collections
 import heapq
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,7 +42,10 @@ class Instance:
 def region_grow(inst: Instance) -> np.ndarray | None:
     """Contiguous zones grown from each school's unit, cheapest unit first (a graph Voronoi).
 
-    Returns the school index per unit, or None when some unit cannot be reached.
+    Greedy growth can wall a unit off from the only schools that may take it (their zones
+    stop at units another school claimed first); such units are then claimed along the fewest
+    units of a path to a zone that may take them (:func:`_claim_walled_off`). Returns the school
+    index per unit, or None when some unit can still not be reached.
     """
     n = len(inst.units)
     plan = np.full(n, -1, dtype=int)
@@ -58,7 +63,89 @@ def region_grow(inst: Instance) -> np.ndarray | None:
         for w in inst.nbrs[u]:
             if plan[w] < 0 and np.isfinite(inst.cost[w, s]):
                 heapq.heappush(heap, (float(inst.cost[w, s]), w, s))
+    if (plan < 0).any():
+        plan = _claim_walled_off(inst, plan)
     return None if (plan < 0).any() else plan
+
+
+def _claim_walled_off(inst: Instance, plan: np.ndarray) -> np.ndarray:
+    """Give units no zone reached to a school that may take them, along a path of the fewest
+    units it may take to its zone; units on the path leave their zones, and any part of a zone
+    that is then cut off from its school is released to be claimed in turn. A claim is kept only
+    when fewer units are left without a zone (when the first path releases too much, paths that
+    avoid one of the units it takes are tried), so this ends; units still unclaimed stay -1.
+    Every zone stays connected to its school's unit throughout."""
+    plan = plan.copy()
+    may = np.isfinite(inst.cost)
+    for u, s in inst.fixed.items():
+        may[u, :] = False
+        may[u, s] = True
+    while (plan < 0).any():
+        open_units = np.nonzero(plan < 0)[0]
+        for u in sorted(open_units.tolist(), key=lambda v: (int(may[v].sum()), v)):
+            claimed = next((trial for s in np.argsort(inst.cost[u], kind="stable").tolist() if may[u, s]
+                            for trial in _claims(inst, plan, may, u, s)
+                            if (trial < 0).sum() < len(open_units)), None)
+            if claimed is not None:
+                plan = claimed
+                break
+        else:
+            return plan  # no claim leaves fewer units without a zone
+    return plan
+
+
+def _claims(inst: Instance, plan: np.ndarray, may: np.ndarray, u: int, s: int) -> Iterator[np.ndarray]:
+    """Claims of ``u`` for school ``s``: along the path of fewest units, then along paths that
+    avoid one of the units that path takes from other zones."""
+    first = _claim_path(inst, plan, may, u, s)
+    if first is None:
+        return
+    yield first
+    for w in np.nonzero((first == s) & (plan != s) & (plan >= 0))[0].tolist():
+        barred = may.copy()
+        barred[w, s] = False
+        other = _claim_path(inst, plan, barred, u, s)
+        if other is not None:
+            yield other
+
+
+def _claim_path(inst: Instance, plan: np.ndarray, may: np.ndarray, u: int, s: int) -> np.ndarray | None:
+    """``plan`` with ``u`` and the fewest units linking it to school ``s``'s zone given to ``s``
+    (parts of other zones cut off from their school set to -1), or None when no such path."""
+    back = {u: u}
+    queue = collections.deque([u])
+    end = -1
+    while queue and end < 0:
+        v = queue.popleft()
+        for w in inst.nbrs[v]:
+            if w in back or not may[w, s]:
+                continue
+            if plan[w] == s:
+                end = v
+                break
+            back[w] = v
+            queue.append(w)
+    if end < 0:
+        return None
+    trial = plan.copy()
+    path = [end]
+    while path[-1] != u:
+        path.append(back[path[-1]])
+    losers = {int(plan[w]) for w in path if plan[w] >= 0}
+    trial[path] = s
+    for t in losers:  # what a lost unit cut off from its school is released
+        home = int(inst.home[t])
+        seen = {home}
+        stack = [home]
+        while stack:
+            v = stack.pop()
+            for w in inst.nbrs[v]:
+                if trial[w] == t and w not in seen:
+                    seen.add(w)
+                    stack.append(w)
+        cut = [w for w in np.nonzero(trial == t)[0].tolist() if w not in seen]
+        trial[cut] = -1
+    return trial
 
 
 def _connected_without(zone: set[int], u: int, nbrs: list[list[int]], root: int) -> bool:
