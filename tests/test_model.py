@@ -735,6 +735,32 @@ def test_the_lightest_path_counts_not_the_shortest() -> None:
     assert m.plan_.to_dict() == {"h": "A", "x": "K", "t": "A", "y1": "A", "y2": "A", "k": "K"}
 
 
+def test_a_schools_locked_units_count_towards_the_seats_a_path_must_fit_in() -> None:
+    """Units h (A's), l (locked to A), c and k (K's), a student each; h touches l and c, c
+    touches k. A has 2.5 seats: h and c alone would fit (2), but A's zone always holds l too,
+    so c can never join A (3 students)."""
+    units = ["h", "l", "c", "k"]
+    tt = pd.DataFrame({"A": [0, 60, 60, 120], "K": [120, 180, 60, 0]},
+                      index=pd.Index(units, name="geoid"), dtype=float)
+    students = pd.Series(1.0, index=tt.index)
+    nb = {"h": ["l", "c"], "l": ["h"], "c": ["h", "k"], "k": ["c"]}
+    p = Problem(tt, students, students * 0, pd.Series({"A": 2.5, "K": 10}), nb,
+                pd.Series({"A": "h", "K": "k"}))
+    unlocked = allowed_pairs(p, Policy(band=None))
+    assert sorted(unlocked.loc[unlocked["school_id"] == "A", "geoid"]) == ["c", "h", "l"]
+    p.locked = {"l": "A"}
+    pairs = allowed_pairs(p, Policy(band=None))
+    assert pairs.groupby("school_id")["geoid"].apply(sorted).to_dict() == {
+        "A": ["h", "l"], "K": ["c", "k"]}
+    m = ZoningModel(p, Policy(band=None)).solve()
+    assert m.plan_.to_dict() == {"h": "A", "l": "A", "c": "K", "k": "K"}
+    # locked units beyond the seats leave the school only its fixed units
+    p.locked = {"l": "A", "c": "A"}
+    pairs = allowed_pairs(p, Policy(band=None))
+    assert sorted(pairs.loc[pairs["school_id"] == "A", "geoid"]) == ["c", "h", "l"]
+    assert sorted(pairs.loc[pairs["school_id"] == "K", "geoid"]) == ["k"]
+
+
 def test_a_unit_no_school_can_reach_within_its_seats_is_named_before_solving() -> None:
     """Line a-b-c: b has 5 students; A in a (3 seats) and C in c (5 seats) each reach b only
     with 6 students in the zone, though 8 seats hold the district's 7 students."""
@@ -745,7 +771,8 @@ def test_a_unit_no_school_can_reach_within_its_seats_is_named_before_solving() -
     p = Problem(tt, students, students * 0, pd.Series({"A": 3, "C": 5}),
                 {"a": ["b"], "b": ["a", "c"], "c": ["b"]}, pd.Series({"A": "a", "C": "c"}))
     with pytest.raises(InfeasibleError, match=r"units \['b'\] can join no contiguous zone.*"
-                       r"more students than its seats x max_utilization") as err:
+                       r"more students, with its own unit and locked units, than its seats x"
+                       r" max_utilization") as err:
         ZoningModel(p, Policy(band=None)).solve()
     assert len(err.value.diagnosis) == 1
     assert "every school reaches them only" in err.value.diagnosis[0]
@@ -764,13 +791,20 @@ def test_a_unit_no_school_can_reach_within_its_seats_is_named_before_solving() -
         "units ['b'] have no school within the travel cap of 0.5 min; the cap must rise to 1 min"]
 
 
-def test_dropping_pairs_beyond_the_seats_never_changes_the_optimum() -> None:
+@pytest.mark.parametrize("locks", [False, True])
+def test_dropping_pairs_beyond_the_seats_never_changes_the_optimum(locks: bool) -> None:
     """On random grids with tight seats the optimum with the capacity-reach rule equals the
-    optimum over every connectable pair (or both are infeasible); the rule drops pairs on many."""
+    optimum over every connectable pair (or both are infeasible); the rule drops pairs on many.
+    With locks, two units that are no school's own unit are locked to their nearest school."""
     dropped = 0
     for seed in range(40):
         p = random_problem(seed, 4, 2 + seed % 3)
         p.capacity = p.capacity * 0.75
+        if locks:
+            rng = np.random.default_rng(seed)
+            free = [u for u in p.units if u not in set(p.home_unit)]
+            chosen = rng.choice(free, 2, replace=False)
+            p.locked = {str(u): str(p.travel_time_s.loc[u].idxmin()) for u in chosen}
         policy = Policy(band=0.2, min_utilization=0.0, max_utilization=1.0)
         every = allowed_pairs(p, dataclasses.replace(policy, max_utilization=1e9))
         answers = []

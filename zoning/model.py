@@ -225,7 +225,7 @@ def allowed_pairs(problem: Problem, policy: Policy, *, candidate_schools: int = 
         ok[upos[u], :] = False
         ok[upos[u], spos[s]] = True
     if policy.contiguity:
-        ok = _connectable(ok, problem, policy, upos, spos, set(fixed))
+        ok = _connectable(ok, problem, policy, upos, spos, fixed)
     i, j = np.nonzero(ok)
     return pd.DataFrame({
         "geoid": units[i].astype(str),
@@ -235,13 +235,14 @@ def allowed_pairs(problem: Problem, policy: Policy, *, candidate_schools: int = 
 
 
 def _connectable(ok: np.ndarray, problem: Problem, policy: Policy, upos: dict, spos: dict,
-                 fixed: set) -> np.ndarray:
+                 fixed: dict) -> np.ndarray:
     """Drop pairs (u, s) that no contiguous zone of s within its capacity can hold.
 
-    A contiguous zone links each of its units to the school's unit through units of the same
-    zone, so it holds at least the students of the lightest such path (counted by a Dijkstra
-    from the school's unit over its allowed units, each unit weighing its students). A pair
-    with no path of allowed units, or whose lightest path has more students than the school's
+    A zone of s holds every unit fixed to s (its own unit and its locks) and links each of its
+    other units to one of them through units of the same zone, so it holds at least the fixed
+    units' students plus those of the lightest such path (a Dijkstra from the fixed units over
+    the school's allowed units, each unit weighing its students). A pair with no path of
+    allowed units, or whose fixed units and lightest path have more students than the school's
     maximum utilization seats, can never be used: removing it loses no plan.
     """
     students = problem.students.reindex(list(upos)).fillna(0.0).to_numpy(dtype=float)
@@ -253,9 +254,11 @@ def _connectable(ok: np.ndarray, problem: Problem, policy: Policy, upos: dict, s
             continue
         room = policy.max_utilization * float(problem.capacity[s]) + 1e-6
         allowed = ok[:, j]
-        start = upos[home]
-        load = {start: students[start]}
-        heap = [(students[start], start)]
+        sources = [upos[u] for u, t in fixed.items() if t == s and u in upos]
+        base = float(students[sources].sum())
+        load = dict.fromkeys(sources, base)
+        heap = [(base, u) for u in sources]
+        heapq.heapify(heap)
         while heap:
             d, u = heapq.heappop(heap)
             if d > load[u]:
@@ -266,7 +269,6 @@ def _connectable(ok: np.ndarray, problem: Problem, policy: Policy, upos: dict, s
                 if allowed[w] and nd <= room and nd < load.get(w, math.inf):
                     load[w] = nd
                     heapq.heappush(heap, (nd, w))
-        out[start, j] = True
     for u in fixed:  # keep fixed pairs; presolve_checks names those that cannot connect
         out[upos[u]] = ok[upos[u]]
     return out
@@ -333,7 +335,8 @@ def presolve_checks(problem: Problem, policy: Policy, pairs: pd.DataFrame) -> No
             problems.append(
                 f"units {cut_off[:10]} can join no contiguous zone: every school{within}"
                 " reaches them only through units it may not take (beyond the cap or fixed to"
-                " another school) or through more students than its seats x max_utilization;"
+                " another school) or through more students, with its own unit and locked units,"
+                " than its seats x max_utilization;"
                 " raise the travel cap or max_utilization, or unlock units between them and a school"
             )
     if problems:
