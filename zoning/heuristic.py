@@ -43,9 +43,9 @@ def region_grow(inst: Instance) -> np.ndarray | None:
     """Contiguous zones grown from each school's unit, cheapest unit first (a graph Voronoi).
 
     Greedy growth can wall a unit off from the only schools that may take it (their zones
-    stop at units another school claimed first); such units are then claimed along the fewest
-    units of a path to a zone that may take them (:func:`_claim_walled_off`). Returns the school
-    index per unit, or None when some unit can still not be reached.
+    stop at units another school claimed first); such units are then claimed along a short path
+    of units to a zone that may take them (:func:`_claim_walled_off`). Returns the school index
+    per unit, or None when some unit can still not be reached.
     """
     n = len(inst.units)
     plan = np.full(n, -1, dtype=int)
