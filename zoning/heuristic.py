@@ -18,6 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .separation import reachable
+
 log = logging.getLogger(__name__)
 
 
@@ -134,17 +136,8 @@ def _claim_path(inst: Instance, plan: np.ndarray, may: np.ndarray, u: int, s: in
     losers = {int(plan[w]) for w in path if plan[w] >= 0}
     trial[path] = s
     for t in losers:  # what a lost unit cut off from its school is released
-        home = int(inst.home[t])
-        seen = {home}
-        stack = [home]
-        while stack:
-            v = stack.pop()
-            for w in inst.nbrs[v]:
-                if trial[w] == t and w not in seen:
-                    seen.add(w)
-                    stack.append(w)
-        cut = [w for w in np.nonzero(trial == t)[0].tolist() if w not in seen]
-        trial[cut] = -1
+        zone = set(np.nonzero(trial == t)[0].tolist())
+        trial[sorted(zone - reachable([int(inst.home[t])], inst.nbrs, keep=zone))] = -1
     return trial
 
 

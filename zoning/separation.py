@@ -75,7 +75,7 @@ class Layout:
         return assign
 
 
-def _grow(start: Iterable[int], nbrs: list[list[int]], keep: set[int] | None = None,
+def reachable(start: Iterable[int], nbrs: list[list[int]], keep: set[int] | None = None,
           blocked: set[int] | frozenset[int] = frozenset(), allowed: Layout | None = None,
           school: int = -1) -> set[int]:
     """Units reachable from ``start`` through units in ``keep`` (or allowed for ``school``)."""
@@ -102,10 +102,10 @@ def split_pieces(layout: Layout, assign: np.ndarray) -> list[tuple[int, set[int]
         zone = set(np.nonzero(assign == s)[0].tolist())
         if not zone:
             continue
-        reach = _grow([int(h)], layout.nbrs, keep=zone) if int(h) in zone else set()
+        reach = reachable([int(h)], layout.nbrs, keep=zone) if int(h) in zone else set()
         rest = zone - reach
         while rest:
-            piece = _grow([min(rest)], layout.nbrs, keep=rest)
+            piece = reachable([min(rest)], layout.nbrs, keep=rest)
             rest -= piece
             out.append((s, piece, reach))
     return out
@@ -122,7 +122,7 @@ def plan_cuts(layout: Layout, assign: np.ndarray) -> tuple[list[Cut], int]:
             h = int(h)
             if h in piece or h in around:  # the piece touches the school's unit: no cut
                 continue
-            home_side = _grow([h], nbrs, blocked=around, allowed=layout, school=t)
+            home_side = reachable([h], nbrs, blocked=around, allowed=layout, school=t)
             sep = tuple(pair[(w, t)] for w in sorted(around)
                         if (w, t) in pair and any(b in home_side for b in nbrs[w]))
             cuts += [(pair[(u, t)], sep) for u in sorted(piece) if (u, t) in pair]
@@ -193,9 +193,9 @@ def fractional_cuts(layout: Layout, x: np.ndarray, *, eps: float = 1e-3) -> list
             reached[breadth_first_order(residual, m + home, directed=True, return_predecessors=False)] = True
             cut = {j for j in range(m) if reached[j] and not reached[m + j]}
             # reduce to a minimal separator: the units of the cut touching both sides
-            far = _grow([i], local_nbrs, blocked=cut)
+            far = reachable([i], local_nbrs, blocked=cut)
             around = {b for a in far for b in local_nbrs[a]} - far
-            near = _grow([home], local_nbrs, blocked=around)
+            near = reachable([home], local_nbrs, blocked=around)
             sep = sorted(w for w in around if any(b in near for b in local_nbrs[w]))
             rhs = float(val[sep].sum())
             seps = tuple(ks[j] for j in sep)
