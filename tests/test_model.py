@@ -266,6 +266,41 @@ def test_the_models_quick_rule_test_agrees_with_the_checker(seed, n_side, n_scho
     assert m._feasible(plan) == (check_plan(plan, p, policy) == [])
 
 
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), n_side=st.integers(3, 5), n_schools=st.integers(2, 4),
+       band=st.sampled_from([None, 0.3, 0.15, 0.08]), min_util=st.sampled_from([0.0, 0.3, 0.6]),
+       locks=st.integers(0, 2), moved_weight=st.sampled_from([0.0, 5.0]))
+def test_the_cut_rounds_and_the_flow_model_prove_the_same_optimum(seed, n_side, n_schools, band, min_util,
+                                                                  locks, moved_weight) -> None:
+    """Two ways to exact contiguity, one answer: the cut rounds (near rounds, polish, flow rows
+    for zones that keep splitting, neighbourhood search) and the compact flow model both prove
+    the same optimal objective, or both find the policy infeasible."""
+    p = random_problem(seed, n_side, n_schools)
+    rng = np.random.default_rng(seed)
+    homes = set(p.home_unit)
+    for u in rng.choice([u for u in p.units if u not in homes], locks, replace=False):
+        p.locked[str(u)] = str(p.schools[rng.integers(0, n_schools)])
+    if moved_weight:
+        p.current = pd.Series(p.schools[p.travel_time_s.to_numpy().argmin(axis=1)], index=p.units)
+    policy = Policy(band=band, min_utilization=min_util, max_utilization=1.0, moved_weight=moved_weight)
+    found = {}
+    for method in ("cuts", "flow"):
+        try:
+            options = SolveOptions(time_limit_s=30, gap=1e-7, contiguity_method=method)
+            m = ZoningModel(p, policy, options).solve()
+        except InfeasibleError as exc:
+            assert exc.diagnosis
+            found[method] = "infeasible"
+            continue
+        assert m.status_ == OPTIMAL, (method, m.status_)
+        assert check_plan(m.plan_, p, policy) == []
+        found[method] = m.objective_
+    if found["flow"] == "infeasible":
+        assert found["cuts"] == "infeasible"
+    else:
+        assert found["cuts"] == pytest.approx(found["flow"], rel=1e-5)
+
+
 def test_moved_penalty_adds_to_travel_in_the_objective() -> None:
     p = line_problem()
     p.current = pd.Series({"a": "A", "b": "A", "c": "E", "d": "E", "e": "E"})
