@@ -76,8 +76,8 @@ class Layout:
 
 
 def reachable(start: Iterable[int], nbrs: list[list[int]], keep: set[int] | None = None,
-          blocked: set[int] | frozenset[int] = frozenset(), allowed: Layout | None = None,
-          school: int = -1) -> set[int]:
+              blocked: set[int] | frozenset[int] = frozenset(), allowed: Layout | None = None,
+              school: int = -1) -> set[int]:
     """Units reachable from ``start`` through units in ``keep`` (or allowed for ``school``)."""
     seen = set(start)
     stack = list(seen)
